@@ -1,0 +1,105 @@
+# MooVitamix data platform. Every target installs what it needs on a fresh machine:
+# the project venv (.venv), then every Meltano plugin in its own venv (.meltano/).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+MELTANO := $(VENV)/bin/meltano
+UV := $(VENV)/bin/uv
+TAP_VENV := .meltano/extractors/tap-moovitamix/venv
+ML_VENV := .meltano/utilities/recommender/venv
+SODA_VENV := .meltano/utilities/soda/venv
+
+# The warehouse every step reads and writes; the defaults are the project-local server.
+export WAREHOUSE_HOST ?= 127.0.0.1
+export WAREHOUSE_PORT ?= 5433
+export WAREHOUSE_USER ?= moovitamix
+# The local server trusts 127.0.0.1 and ignores it; target-postgres insists on one.
+export WAREHOUSE_PASSWORD ?= local-dev-only
+export WAREHOUSE_DB ?= moovitamix
+export MOOVITAMIX_API_PORT ?= 8000
+export MOOVITAMIX_HOME := $(CURDIR)
+export MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/.mlflow/mlflow.db
+export MLFLOW_ARTIFACT_ROOT ?= $(CURDIR)/.mlflow/artifacts
+MLFLOW_UI_PORT ?= 5000
+# Offline machine: telemetry would only make each call wait on an unreachable host.
+export SODA_CORE_TELEMETRY_ENABLED := false
+export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+# `make test` gets its own Postgres instance, so it never touches the data of `make run`.
+TEST_WAREHOUSE_PORT ?= 5434
+TEST_ENV := WAREHOUSE_PORT=$(TEST_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.pgdata-test
+
+MELTANO_FILES := meltano.yml $(wildcard */*.meltano.yml) \
+	extract/tap-moovitamix/pyproject.toml ml/pyproject.toml
+
+.PHONY: help install run test lint start db-url mlflow-ui stop clean
+
+help:
+	@echo "make run        the whole daily job end to end (local Postgres, stand-in API, MLflow), then a summary"
+	@echo "make test       every test suite (own Postgres instance on port $(TEST_WAREHOUSE_PORT))"
+	@echo "make start      the stand-in MooVitamix API in the foreground (port MOOVITAMIX_API_PORT=$(MOOVITAMIX_API_PORT))"
+	@echo "make db-url     start the project-local Postgres if needed; print its URI last"
+	@echo "make mlflow-ui  the MLflow UI on http://127.0.0.1:$(MLFLOW_UI_PORT)"
+	@echo "make stop       stop every server the project started, Postgres included"
+	@echo "make clean      stop, then remove all local state (venvs, plugins, data, MLflow store)"
+
+$(VENV)/.installed: requirements.txt api/requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (install Python 3.11 or set PYTHON)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+.meltano/.installed: $(VENV)/.installed $(MELTANO_FILES)
+	$(MELTANO) install
+	touch $@
+
+# Test-only extras go into the plugins' own venvs, where their code runs.
+.meltano/.test-installed: .meltano/.installed
+	$(UV) pip install --quiet --python $(TAP_VENV)/bin/python -e 'extract/tap-moovitamix[test]'
+	$(UV) pip install --quiet --python $(ML_VENV)/bin/python -e 'ml[test]'
+	touch $@
+
+install: .meltano/.installed
+
+run: .meltano/.installed
+	$(PY) -m orchestrate.run_daily
+
+test: .meltano/.test-installed
+	@$(TEST_ENV) $(PY) -m orchestrate.local_postgres start
+	@status=0; \
+	$(VENV)/bin/ruff check . || status=1; \
+	$(PY) -m pytest -q api/tests || status=1; \
+	(cd extract/tap-moovitamix && $(CURDIR)/$(TAP_VENV)/bin/python -m pytest -q tests) || status=1; \
+	$(TEST_ENV) SODA_BIN=$(CURDIR)/$(SODA_VENV)/bin/soda $(PY) -m pytest -q quality/tests || status=1; \
+	$(TEST_ENV) $(ML_VENV)/bin/python -m pytest -q ml/tests || status=1; \
+	$(TEST_ENV) $(PY) -m pytest -q tests || status=1; \
+	$(TEST_ENV) $(PY) -m orchestrate.local_postgres stop; \
+	exit $$status
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+start: $(VENV)/.installed
+	$(PY) -m api
+
+db-url: $(VENV)/.installed
+	@$(PY) -m orchestrate.local_postgres url
+
+mlflow-ui: .meltano/.installed
+	mkdir -p .mlflow
+	$(ML_VENV)/bin/mlflow ui --workers 1 --host 127.0.0.1 --port $(MLFLOW_UI_PORT) \
+		--backend-store-uri $(MLFLOW_TRACKING_URI) --default-artifact-root $(MLFLOW_ARTIFACT_ROOT)
+
+stop:
+	@if [ -x $(PY) ]; then \
+		$(PY) -m orchestrate.local_postgres stop; \
+		$(TEST_ENV) $(PY) -m orchestrate.local_postgres stop; \
+	fi
+
+clean: stop
+	rm -rf $(VENV) .meltano .pgdata .pgdata-test .mlflow .spark .logs reports \
+		transform/target transform/logs quality/output

@@ -1,0 +1,1 @@
+"""JSON schema files for the tap's streams, one `<stream name>.json` per stream."""

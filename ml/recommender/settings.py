@@ -1,0 +1,144 @@
+"""All settings in one place: environment variables with defaults, overridable by CLI options."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+
+def _env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class WarehouseSettings:
+    host: str = "127.0.0.1"
+    port: int = 5433
+    user: str = "moovitamix"
+    password: str = ""
+    dbname: str = "moovitamix"
+    connect_timeout_s: int = 5
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @classmethod
+    def from_env(cls) -> WarehouseSettings:
+        return cls(
+            host=_env_str("WAREHOUSE_HOST", cls.host),
+            port=_env_int("WAREHOUSE_PORT", cls.port),
+            user=_env_str("WAREHOUSE_USER", cls.user),
+            password=_env_str("WAREHOUSE_PASSWORD", cls.password),
+            dbname=_env_str("WAREHOUSE_DB", cls.dbname),
+            connect_timeout_s=_env_int("WAREHOUSE_CONNECT_TIMEOUT", cls.connect_timeout_s),
+        )
+
+
+@dataclass(frozen=True)
+class AlsParams:
+    """ALS hyper-parameters; implicit feedback is fixed because listens are not ratings."""
+
+    rank: int = 16
+    reg_param: float = 0.1
+    alpha: float = 10.0
+    max_iter: int = 10
+    seed: int = 42
+    cold_start_strategy: str = "drop"
+
+    @classmethod
+    def from_env(cls) -> AlsParams:
+        return cls(
+            rank=_env_int("ALS_RANK", cls.rank),
+            reg_param=_env_float("ALS_REG_PARAM", cls.reg_param),
+            alpha=_env_float("ALS_ALPHA", cls.alpha),
+            max_iter=_env_int("ALS_MAX_ITER", cls.max_iter),
+            seed=_env_int("ALS_SEED", cls.seed),
+        )
+
+    def as_mlflow_params(self) -> dict[str, Any]:
+        return {
+            "als_rank": self.rank,
+            "als_reg_param": self.reg_param,
+            "als_alpha": self.alpha,
+            "als_max_iter": self.max_iter,
+            "als_seed": self.seed,
+            "als_implicit_prefs": True,
+            "als_cold_start_strategy": self.cold_start_strategy,
+        }
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse: WarehouseSettings = field(default_factory=WarehouseSettings)
+    als: AlsParams = field(default_factory=AlsParams)
+    project_root: Path = field(default_factory=Path.cwd)
+    spark_master: str = "local[*]"
+    # A 2-core machine and a few thousand rows: Spark's default of 200 shuffle
+    # partitions would spend most of the run scheduling empty tasks.
+    spark_shuffle_partitions: int = 4
+    top_n: int = 10
+    eval_k: int = 10
+    holdout_seed: int = 42
+    mlflow_tracking_uri: str = ""
+    mlflow_experiment: str = "moovitamix-recommender"
+    registered_model_name: str = "moovitamix-als"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.project_root / ".mlflow"
+
+    @property
+    def mlflow_artifact_location(self) -> str:
+        return (self.mlflow_dir / "artifacts").resolve().as_uri()
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.project_root / ".spark" / "checkpoints"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        project_root = Path(os.environ.get("MOOVITAMIX_HOME") or Path.cwd()).resolve()
+        default_tracking = f"sqlite:///{project_root / '.mlflow' / 'mlflow.db'}"
+        return cls(
+            warehouse=WarehouseSettings.from_env(),
+            als=AlsParams.from_env(),
+            project_root=project_root,
+            spark_master=_env_str("SPARK_MASTER", "local[*]"),
+            spark_shuffle_partitions=_env_int("SPARK_SHUFFLE_PARTITIONS", 4),
+            top_n=_env_int("RECOMMENDATIONS_TOP_N", 10),
+            eval_k=_env_int("EVAL_K", 10),
+            holdout_seed=_env_int("HOLDOUT_SEED", 42),
+            mlflow_tracking_uri=_env_str("MLFLOW_TRACKING_URI", "") or default_tracking,
+            mlflow_experiment=_env_str("MLFLOW_EXPERIMENT_NAME", "moovitamix-recommender"),
+            registered_model_name=_env_str("MLFLOW_REGISTERED_MODEL", "moovitamix-als"),
+        )
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """Apply CLI options (``None`` means "not given": keep the env/default value)."""
+        als_fields = {"rank", "reg_param", "alpha", "max_iter", "seed"}
+        als_changes = {k: v for k, v in overrides.items() if k in als_fields and v is not None}
+        top_changes = {k: v for k, v in overrides.items() if k not in als_fields and v is not None}
+        return replace(self, als=replace(self.als, **als_changes), **top_changes)

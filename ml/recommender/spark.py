@@ -1,0 +1,68 @@
+"""Spark session builder tuned for a small local job (2 cores, thousands of rows)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from .errors import RecommenderError
+
+JAVA_NOT_FOUND = "Java not found (install OpenJDK 17 and/or set JAVA_HOME)"
+_LOG4J2_CONFIG = Path(__file__).with_name("log4j2.properties")
+
+
+def find_java() -> str | None:
+    """Where PySpark's launcher would find ``java``: $JAVA_HOME/bin/java, else PATH."""
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home:
+        candidate = Path(java_home) / "bin" / "java"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return shutil.which("java")
+
+
+def require_java() -> None:
+    # Without this check PySpark fails with a long py4j traceback ending in
+    # "Java gateway process exited", which does not tell an operator what to install.
+    if find_java() is None:
+        raise RecommenderError(JAVA_NOT_FOUND)
+
+
+def build_spark(
+    master: str,
+    checkpoint_dir: Path,
+    shuffle_partitions: int = 4,
+    app_name: str = "moovitamix-recommender",
+) -> SparkSession:
+    """Create (or reuse) the session. Memory and other JVM settings are left to
+    ``SPARK_CONF_DIR``/spark-defaults.conf or ``SPARK_DRIVER_MEMORY`` on purpose."""
+    require_java()
+    # The machine's hostname may not resolve; binding the driver to loopback avoids
+    # a slow reverse lookup and a "Service 'sparkDriver' could not bind" failure.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+
+    builder = (
+        SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.default.parallelism", str(shuffle_partitions))
+        # No one looks at the UI of a batch job; skipping it saves a port and ~1 s.
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        # pandas -> Spark conversion of the interactions goes through Arrow (fast path).
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        # Quiet from the first line: setLogLevel() only takes effect after the JVM
+        # has already printed its startup warnings.
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_LOG4J2_CONFIG}")
+    )
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    # ALS checkpoints its factor RDDs every `checkpointInterval` iterations to cut the
+    # lineage; without a checkpoint dir it silently skips that and long runs can
+    # overflow the stack.
+    spark.sparkContext.setCheckpointDir(str(checkpoint_dir.resolve()))
+    return spark

@@ -1,0 +1,93 @@
+"""MLflow tracking + model registry, configured to work fully offline."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# MLflow 3 sends usage telemetry to a remote endpoint by default. These machines have
+# no network, so every attempt would be a wasted timeout; set before importing mlflow
+# because the flag is read at import/first use.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+import mlflow  # noqa: E402
+import mlflow.spark  # noqa: E402
+import pyspark  # noqa: E402
+from mlflow.tracking import MlflowClient  # noqa: E402
+from pyspark.ml.recommendation import ALSModel  # noqa: E402
+
+from .settings import Settings  # noqa: E402
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    run_id: str
+    model_uri: str
+    name: str
+    version: str
+
+
+def configure(settings: Settings) -> str:
+    """Point MLflow at the tracking store and make sure the experiment exists.
+
+    The experiment is created with an explicit artifact location under the project
+    (``.mlflow/artifacts``): MLflow's default for a sqlite store is ``./mlruns``
+    relative to whatever the cwd happens to be.
+    """
+    uri = settings.mlflow_tracking_uri
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(settings.mlflow_experiment)
+    if experiment is None:
+        (settings.mlflow_dir / "artifacts").mkdir(parents=True, exist_ok=True)
+        experiment_id = client.create_experiment(
+            settings.mlflow_experiment, artifact_location=settings.mlflow_artifact_location
+        )
+    else:
+        experiment_id = experiment.experiment_id
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    mlflow.log_params(dict(params))
+
+
+def log_metrics(metrics: Mapping[str, float]) -> None:
+    mlflow.log_metrics({name: float(value) for name, value in metrics.items()})
+
+
+def log_and_register_model(
+    model: ALSModel, settings: Settings, dfs_tmpdir: Path
+) -> RegisteredModel:
+    """Log the fitted ALS model in the active run and register a new version.
+
+    ``pip_requirements`` is given explicitly: otherwise MLflow infers it by loading the
+    model in a subprocess (a second JVM, ~15 s) and may consult package indexes.
+    """
+    run = mlflow.active_run()
+    if run is None:
+        raise RuntimeError("log_and_register_model needs an active MLflow run")
+    dfs_tmpdir.mkdir(parents=True, exist_ok=True)
+    info = mlflow.spark.log_model(
+        model,
+        "model",
+        registered_model_name=settings.registered_model_name,
+        pip_requirements=[f"pyspark=={pyspark.__version__}", f"mlflow=={mlflow.__version__}"],
+        dfs_tmpdir=str(dfs_tmpdir.resolve()),
+    )
+    version = info.registered_model_version
+    if version is None:
+        raise RuntimeError(f"MLflow did not register {settings.registered_model_name!r}")
+    return RegisteredModel(
+        run_id=run.info.run_id,
+        model_uri=f"models:/{settings.registered_model_name}/{version}",
+        name=settings.registered_model_name,
+        version=str(version),
+    )

@@ -1,0 +1,190 @@
+"""The project-local Postgres warehouse: a real server, no Docker, data inside the project.
+
+    python -m orchestrate.local_postgres start|stop|status|url
+
+Settings (environment variables):
+    WAREHOUSE_PORT       TCP port on 127.0.0.1 (default 5433, so a system Postgres on 5432 is left alone)
+    WAREHOUSE_DATA_DIR   cluster directory (default <project>/.pgdata)
+    WAREHOUSE_USER       superuser created by initdb (default moovitamix)
+    WAREHOUSE_DB         database created on first start (default moovitamix)
+    PG_BIN               directory of initdb/pg_ctl (default: newest /usr/lib/postgresql/*/bin)
+
+The server listens on 127.0.0.1 only, with trust authentication: it is a developer's
+sandbox. A shared or production warehouse is reached by setting WAREHOUSE_HOST,
+WAREHOUSE_USER and WAREHOUSE_PASSWORD instead of starting this one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrate.startup import StartupError, last_line, log, port_in_use
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class LocalPostgres:
+    port: int
+    data_dir: Path
+    user: str
+    database: str
+    bin_dir: Path
+
+    @classmethod
+    def from_env(cls) -> LocalPostgres:
+        port_text = os.environ.get("WAREHOUSE_PORT", "5433")
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise StartupError(f"WAREHOUSE_PORT must be a TCP port number, got {port_text!r}")
+        data_dir = Path(os.environ.get("WAREHOUSE_DATA_DIR", PROJECT_ROOT / ".pgdata")).resolve()
+        return cls(
+            port=int(port_text),
+            data_dir=data_dir,
+            user=os.environ.get("WAREHOUSE_USER", "moovitamix"),
+            database=os.environ.get("WAREHOUSE_DB", "moovitamix"),
+            bin_dir=find_pg_bin(),
+        )
+
+    @property
+    def cluster_dir(self) -> Path:
+        return self.data_dir / "cluster"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "server.log"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{self.database}"
+
+    def _run(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+        # initdb and pg_ctl refuse to run as root: run them as the postgres system user then.
+        command = [str(self.bin_dir / tool), *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(command, capture_output=True, text=True, check=False)
+
+    def is_running(self) -> bool:
+        if not (self.cluster_dir / "PG_VERSION").exists():
+            return False
+        return self._run("pg_ctl", "status", "-D", str(self.cluster_dir)).returncode == 0
+
+    def running_port(self) -> int | None:
+        """Port of the running server, read from postmaster.pid (line 4)."""
+        pid_file = self.cluster_dir / "postmaster.pid"
+        try:
+            return int(pid_file.read_text().splitlines()[3])
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def init_cluster(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.data_dir, "postgres", "postgres")
+        result = self._run(
+            "initdb", "-D", str(self.cluster_dir), "-U", self.user, "--auth=trust",
+            "--encoding=UTF8", "--locale=C.UTF-8",
+        )
+        if result.returncode != 0:
+            raise StartupError(f"initdb failed in {self.cluster_dir}: {last_line(result.stderr)}")
+        log("warehouse.init", data_dir=str(self.cluster_dir))
+
+    def start(self) -> None:
+        if not (self.cluster_dir / "PG_VERSION").exists():
+            self.init_cluster()
+        if self.is_running():
+            if self.running_port() != self.port:
+                raise StartupError(
+                    f"the warehouse in {self.cluster_dir} already runs on port {self.running_port()},"
+                    f" not {self.port}: run `make stop` first or set WAREHOUSE_PORT={self.running_port()}"
+                )
+            log("warehouse.already_running", url=self.url)
+            return
+        if port_in_use(self.port):
+            raise StartupError(
+                f"port {self.port} on 127.0.0.1 is already in use (set WAREHOUSE_PORT to a free port)"
+            )
+        # No unix socket: its path length is limited and the project may live deep in a tree.
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
+        result = self._run(
+            "pg_ctl", "start", "-D", str(self.cluster_dir), "-l", str(self.log_file),
+            "-o", options, "-w", "-t", "60",
+        )
+        if result.returncode != 0:
+            raise StartupError(
+                f"Postgres could not start on port {self.port}: {last_line(result.stderr or result.stdout)}"
+                f" (see {self.log_file})"
+            )
+        self.ensure_database()
+        log("warehouse.started", url=self.url, data_dir=str(self.cluster_dir))
+
+    def ensure_database(self) -> None:
+        psql = [str(self.bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
+                "-d", "postgres", "-tAc"]
+        exists = subprocess.run(
+            [*psql, f"select 1 from pg_database where datname = '{self.database}'"],
+            capture_output=True, text=True, check=False,
+        )
+        if exists.stdout.strip() == "1":
+            return
+        created = subprocess.run([*psql, f'create database "{self.database}"'],
+                                 capture_output=True, text=True, check=False)
+        if created.returncode != 0:
+            raise StartupError(f"could not create database {self.database}: {last_line(created.stderr)}")
+
+    def stop(self) -> None:
+        if not self.is_running():
+            log("warehouse.not_running", data_dir=str(self.cluster_dir))
+            return
+        # pg_ctl stops the server by the PID recorded in postmaster.pid.
+        result = self._run("pg_ctl", "stop", "-D", str(self.cluster_dir), "-m", "fast", "-w")
+        if result.returncode != 0:
+            raise StartupError(f"Postgres did not stop: {last_line(result.stderr)}")
+        log("warehouse.stopped", data_dir=str(self.cluster_dir))
+
+
+def find_pg_bin() -> Path:
+    configured = os.environ.get("PG_BIN")
+    candidates = [configured] if configured else sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name)
+    )[::-1]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "pg_ctl").exists():
+            return Path(candidate)
+    raise StartupError(
+        "PostgreSQL server binaries not found (set PG_BIN, or install them: apt-get install postgresql)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=["start", "stop", "status", "url"])
+    action = parser.parse_args(argv).action
+    try:
+        warehouse = LocalPostgres.from_env()
+        if action == "start":
+            warehouse.start()
+        elif action == "stop":
+            warehouse.stop()
+        elif action == "status":
+            running = warehouse.is_running()
+            print(f"{'running' if running else 'stopped'} {warehouse.url}")
+            return 0 if running else 1
+        else:
+            warehouse.start()
+            print(warehouse.url)
+    except StartupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

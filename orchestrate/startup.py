@@ -1,0 +1,32 @@
+"""What every local launcher shares: one-line errors, parseable log lines, port probes."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+
+
+class StartupError(RuntimeError):
+    """A problem the user can fix (port taken, server missing...): one line, no traceback."""
+
+
+def log(event: str, **fields: object) -> None:
+    """One `key=value` line per event on stderr, so stdout stays free for results (e.g. a URL)."""
+    details = " ".join(f"{key}={value}" for key, value in fields.items())
+    print(f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} event={event} {details}", file=sys.stderr, flush=True)
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"

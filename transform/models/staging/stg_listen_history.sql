@@ -1,0 +1,19 @@
+with source as (
+    select * from {{ source('moovitamix', 'listen_history') }}
+    where _sdc_deleted_at is null
+),
+
+renamed as (
+    select
+        -- ids
+        user_id::bigint as user_id,
+        -- arrays
+        items::bigint[] as track_ids,
+        -- timestamps
+        {{ as_utc('created_at') }} as created_at,
+        {{ as_utc('updated_at') }} as updated_at,
+        _sdc_batched_at::timestamp at time zone 'UTC' as loaded_at
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,25 @@
+with source as (
+    select * from {{ source('moovitamix', 'tracks') }}
+    where _sdc_deleted_at is null
+),
+
+renamed as (
+    select
+        -- ids
+        id::bigint as track_id,
+        -- strings
+        name as track_name,
+        artist,
+        songwriters,
+        album,
+        trim(genres) as genre,
+        -- numerics
+        {{ duration_to_seconds('duration') }} as duration_seconds,
+        -- timestamps
+        {{ as_utc('created_at') }} as created_at,
+        {{ as_utc('updated_at') }} as updated_at,
+        _sdc_batched_at::timestamp at time zone 'UTC' as loaded_at
+    from source
+)
+
+select * from renamed

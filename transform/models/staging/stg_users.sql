@@ -1,0 +1,23 @@
+with source as (
+    select * from {{ source('moovitamix', 'users') }}
+    where _sdc_deleted_at is null
+),
+
+renamed as (
+    select
+        -- ids
+        id::bigint as user_id,
+        -- strings
+        first_name,
+        last_name,
+        email,
+        gender,
+        trim(favorite_genres) as favorite_genre,
+        -- timestamps
+        {{ as_utc('created_at') }} as created_at,
+        {{ as_utc('updated_at') }} as updated_at,
+        _sdc_batched_at::timestamp at time zone 'UTC' as loaded_at
+    from source
+)
+
+select * from renamed
