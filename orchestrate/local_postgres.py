@@ -89,8 +89,14 @@ class LocalPostgres:
         if os.geteuid() == 0:
             shutil.chown(self.data_dir, "postgres", "postgres")
         result = self._run(
-            "initdb", "-D", str(self.cluster_dir), "-U", self.user, "--auth=trust",
-            "--encoding=UTF8", "--locale=C.UTF-8",
+            "initdb",
+            "-D",
+            str(self.cluster_dir),
+            "-U",
+            self.user,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
         )
         if result.returncode != 0:
             raise StartupError(f"initdb failed in {self.cluster_dir}: {last_line(result.stderr)}")
@@ -108,14 +114,21 @@ class LocalPostgres:
             log("warehouse.already_running", url=self.url)
             return
         if port_in_use(self.port):
-            raise StartupError(
-                f"port {self.port} on 127.0.0.1 is already in use (set WAREHOUSE_PORT to a free port)"
-            )
+            raise StartupError(f"port {self.port} on 127.0.0.1 is already in use (set WAREHOUSE_PORT to a free port)")
         # No unix socket: its path length is limited and the project may live deep in a tree.
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
         result = self._run(
-            "pg_ctl", "start", "-D", str(self.cluster_dir), "-l", str(self.log_file),
-            "-o", options, "-w", "-t", "60",
+            "pg_ctl",
+            "start",
+            "-D",
+            str(self.cluster_dir),
+            "-l",
+            str(self.log_file),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
         )
         if result.returncode != 0:
             raise StartupError(
@@ -126,16 +139,29 @@ class LocalPostgres:
         log("warehouse.started", url=self.url, data_dir=str(self.cluster_dir))
 
     def ensure_database(self) -> None:
-        psql = [str(self.bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
-                "-d", "postgres", "-tAc"]
+        psql = [
+            str(self.bin_dir / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            self.user,
+            "-d",
+            "postgres",
+            "-tAc",
+        ]
         exists = subprocess.run(
             [*psql, f"select 1 from pg_database where datname = '{self.database}'"],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if exists.stdout.strip() == "1":
             return
-        created = subprocess.run([*psql, f'create database "{self.database}"'],
-                                 capture_output=True, text=True, check=False)
+        created = subprocess.run(
+            [*psql, f'create database "{self.database}"'], capture_output=True, text=True, check=False
+        )
         if created.returncode != 0:
             raise StartupError(f"could not create database {self.database}: {last_line(created.stderr)}")
 
@@ -152,15 +178,15 @@ class LocalPostgres:
 
 def find_pg_bin() -> Path:
     configured = os.environ.get("PG_BIN")
-    candidates = [configured] if configured else sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name)
-    )[::-1]
+    candidates = (
+        [configured]
+        if configured
+        else sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name))[::-1]
+    )
     for candidate in candidates:
         if candidate and (Path(candidate) / "pg_ctl").exists():
             return Path(candidate)
-    raise StartupError(
-        "PostgreSQL server binaries not found (set PG_BIN, or install them: apt-get install postgresql)"
-    )
+    raise StartupError("PostgreSQL server binaries not found (set PG_BIN, or install them: apt-get install postgresql)")
 
 
 def main(argv: list[str] | None = None) -> int:

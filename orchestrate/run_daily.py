@@ -28,7 +28,9 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 def check_java() -> None:
     java_home = os.environ.get("JAVA_HOME")
     if shutil.which("java") is None and not (java_home and Path(java_home, "bin", "java").exists()):
-        raise StartupError("Java not found: the recommender needs a JDK 17 (apt-get install openjdk-17-jre-headless, or set JAVA_HOME)")
+        raise StartupError(
+            "Java not found: the recommender needs a JDK 17 (apt-get install openjdk-17-jre-headless, or set JAVA_HOME)"
+        )
 
 
 def check_api(url: str) -> None:
@@ -38,7 +40,9 @@ def check_api(url: str) -> None:
         response.raise_for_status()
         response.json()["total"]
     except (requests.RequestException, ValueError, KeyError) as error:
-        raise StartupError(f"the MooVitamix API at {url} is unreachable or not answering per contract: {error}") from error
+        raise StartupError(
+            f"the MooVitamix API at {url} is unreachable or not answering per contract: {error}"
+        ) from error
 
 
 @contextmanager
@@ -47,13 +51,15 @@ def stand_in_api() -> Iterator[str]:
     port = int(os.environ.get("MOOVITAMIX_API_PORT", "8000"))
     if port_in_use(port):
         raise StartupError(
-            f"port {port} on 127.0.0.1 is already in use (set MOOVITAMIX_API_PORT, or set MOOVITAMIX_API_URL to use that server)"
+            f"port {port} on 127.0.0.1 is already in use"
+            " (set MOOVITAMIX_API_PORT, or set MOOVITAMIX_API_URL to use that server)"
         )
     url = f"http://127.0.0.1:{port}"
     log_path = PROJECT_ROOT / ".logs" / "api.log"
-    log_path.parent.mkdir(exist_ok=True)
     with log_path.open("w") as api_log:
-        server = subprocess.Popen([sys.executable, "-m", "api"], cwd=PROJECT_ROOT, stdout=api_log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "api"], cwd=PROJECT_ROOT, stdout=api_log, stderr=subprocess.STDOUT
+        )
     log("api.starting", pid=server.pid, url=url, log=log_path)
     try:
         deadline = time.monotonic() + 60
@@ -79,19 +85,29 @@ def stand_in_api() -> Iterator[str]:
         log("api.stopped", pid=server.pid)
 
 
-def run_job(api_url: str) -> int:
+def run_job(api_url: str, log_path: Path) -> int:
+    """`meltano run daily`, its output shown live and kept in the run log."""
     env = {**os.environ, "TAP_MOOVITAMIX_API_URL": api_url}
-    meltano = Path(sys.executable).with_name("meltano")
-    command = [str(meltano), "run", "daily"]
-    log("job.start", command=" ".join(command), api_url=api_url)
-    started = time.monotonic()
-    code = subprocess.run(command, cwd=PROJECT_ROOT, env=env, check=False).returncode
-    log("job.end", status="success" if code == 0 else "failed", exit_code=code,
-        seconds=round(time.monotonic() - started, 1))
-    return code
+    command = [str(Path(sys.executable).with_name("meltano")), "run", "daily"]
+    log("job.start", command=" ".join(command), api_url=api_url, log=log_path)
+    with (
+        log_path.open("a") as run_log,
+        subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as job,
+    ):
+        assert job.stdout is not None
+        for line in job.stdout:
+            sys.stdout.write(line)
+            run_log.write(line)
+    log("job.end", status="success" if job.returncode == 0 else "failed", exit_code=job.returncode)
+    return job.returncode
 
 
 def main() -> int:
+    started = time.monotonic()
+    log_path = PROJECT_ROOT / ".logs" / f"daily-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    log_path.parent.mkdir(exist_ok=True)
     try:
         check_java()
         if os.environ.get("WAREHOUSE_HOST", "127.0.0.1") in LOCAL_HOSTS:
@@ -99,14 +115,14 @@ def main() -> int:
         external_api = os.environ.get("MOOVITAMIX_API_URL")
         if external_api:
             check_api(external_api)
-            code = run_job(external_api)
+            code = run_job(external_api, log_path)
         else:
             with stand_in_api() as url:
-                code = run_job(url)
+                code = run_job(url, log_path)
     except StartupError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print_summary(job_succeeded=code == 0)
+    print_summary(job_succeeded=code == 0, log_path=log_path, seconds=time.monotonic() - started)
     return code
 
 
