@@ -67,6 +67,9 @@ class AlsParams:
     max_iter: int = 10
     seed: int = 42
     cold_start_strategy: str = "drop"
+    # ALS splits users and items into blocks; Spark's default of 10 x 10 makes 100
+    # tiny tasks per step on a 2-core machine, most of the time being scheduling.
+    num_blocks: int = 4
 
     @classmethod
     def from_env(cls) -> AlsParams:
@@ -76,6 +79,7 @@ class AlsParams:
             alpha=_env_float("ALS_ALPHA", cls.alpha),
             max_iter=_env_int("ALS_MAX_ITER", cls.max_iter),
             seed=_env_int("ALS_SEED", cls.seed),
+            num_blocks=_env_int("ALS_NUM_BLOCKS", cls.num_blocks),
         )
 
     def as_mlflow_params(self) -> dict[str, Any]:
@@ -87,6 +91,7 @@ class AlsParams:
             "als_seed": self.seed,
             "als_implicit_prefs": True,
             "als_cold_start_strategy": self.cold_start_strategy,
+            "als_num_blocks": self.num_blocks,
         }
 
 

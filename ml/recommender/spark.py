@@ -52,6 +52,8 @@ def build_spark(
         .config("spark.default.parallelism", str(shuffle_partitions))
         # No one looks at the UI of a batch job; skipping it saves a port and ~1 s.
         .config("spark.ui.enabled", "false")
+        # Progress bars are carriage-return noise in a scheduled job's log.
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         # pandas -> Spark conversion of the interactions goes through Arrow (fast path).
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")

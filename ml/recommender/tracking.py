@@ -12,6 +12,9 @@ from typing import Any
 # no network, so every attempt would be a wasted timeout; set before importing mlflow
 # because the flag is read at import/first use.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# MLflow configures its own loggers at INFO on import ("Creating initial MLflow database
+# tables...", "Created version '3'..."); the job logs its own lines for those events.
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
 import mlflow  # noqa: E402
 import mlflow.spark  # noqa: E402

@@ -26,6 +26,8 @@ def build_als(params: AlsParams) -> ALS:
         maxIter=params.max_iter,
         seed=params.seed,
         coldStartStrategy=params.cold_start_strategy,
+        numUserBlocks=params.num_blocks,
+        numItemBlocks=params.num_blocks,
     )
 
 

@@ -1,0 +1,80 @@
+"""CLI failure modes that must be one clear line and a non-zero exit (no Spark needed)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from recommender.cli import main
+from recommender.settings import Settings
+
+ML_DIR = Path(__file__).resolve().parents[1]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_warehouse_names_host_and_port(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    port = _closed_port()
+    monkeypatch.setenv("WAREHOUSE_HOST", "127.0.0.1")
+    monkeypatch.setenv("WAREHOUSE_PORT", str(port))
+    monkeypatch.setenv("MOOVITAMIX_HOME", str(tmp_path))
+    assert main(["run"]) == 1
+    err = capsys.readouterr().err
+    assert f"error: cannot reach the warehouse at 127.0.0.1:{port}" in err
+    assert "Traceback" not in err
+
+
+def test_missing_java_is_one_clear_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
+    env["PATH"] = str(tmp_path)  # an empty directory: no java on PATH
+    env["MOOVITAMIX_HOME"] = str(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "recommender.cli", "run"],
+        cwd=ML_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert (
+        "error: Java not found (install OpenJDK 17 and/or set JAVA_HOME)"
+        in proc.stderr.splitlines()
+    )
+    assert "Traceback" not in proc.stderr
+
+
+def test_settings_from_env_and_cli_overrides(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("WAREHOUSE_HOST", "WAREHOUSE_PORT", "MLFLOW_TRACKING_URI", "ALS_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MOOVITAMIX_HOME", str(tmp_path))
+    monkeypatch.setenv("ALS_ALPHA", "2.5")
+    settings = Settings.from_env().with_overrides(rank=4, top_n=None)
+    assert settings.warehouse.address == "127.0.0.1:5433"
+    assert settings.warehouse.user == "moovitamix" and settings.warehouse.dbname == "moovitamix"
+    assert settings.als.rank == 4 and settings.als.alpha == 2.5 and settings.als.reg_param == 0.1
+    assert settings.top_n == 10
+    assert settings.mlflow_tracking_uri == f"sqlite:///{tmp_path.resolve()}/.mlflow/mlflow.db"
+    assert settings.mlflow_artifact_location.endswith("/.mlflow/artifacts")
+    assert settings.checkpoint_dir == tmp_path.resolve() / ".spark" / "checkpoints"
+
+
+def test_bad_number_in_env_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ALS_RANK", "sixteen")
+    assert main(["run"]) == 1
+    assert "error: ALS_RANK must be an integer, got 'sixteen'" in capsys.readouterr().err

@@ -1,0 +1,54 @@
+"""Ranking metrics against values computed by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from recommender.metrics import mean_ranking_metrics, ndcg_at_k, precision_at_k, recall_at_k
+
+
+def test_two_hits_out_of_four() -> None:
+    recommended = [1, 2, 3, 4]
+    relevant = {2, 4, 9}
+    assert precision_at_k(recommended, relevant, 4) == pytest.approx(0.5)
+    assert recall_at_k(recommended, relevant, 4) == pytest.approx(2 / 3)
+    # DCG: hits at positions 2 and 4 -> 1/log2(3) + 1/log2(5) = 1.0616
+    # IDCG: 3 relevant items in the first 3 slots -> 1 + 1/log2(3) + 1/2 = 2.1309
+    assert ndcg_at_k(recommended, relevant, 4) == pytest.approx(1.0616063 / 2.1309298, rel=1e-6)
+
+
+def test_only_first_k_count() -> None:
+    recommended = [5, 1, 2]
+    assert precision_at_k(recommended, {1}, 1) == 0.0
+    assert recall_at_k(recommended, {1}, 1) == 0.0
+    assert ndcg_at_k(recommended, {1}, 1) == 0.0
+    assert precision_at_k(recommended, {1}, 2) == pytest.approx(0.5)
+    assert recall_at_k(recommended, {1}, 2) == pytest.approx(1.0)
+    assert ndcg_at_k(recommended, {1}, 2) == pytest.approx(1 / math.log2(3))
+
+
+def test_perfect_and_short_lists() -> None:
+    assert ndcg_at_k([7, 8], {7, 8}, 10) == pytest.approx(1.0)
+    # precision@k divides by k even when the list is shorter than k
+    assert precision_at_k([7, 8], {7, 8}, 10) == pytest.approx(0.2)
+    assert recall_at_k([], {7}, 10) == 0.0
+
+
+def test_mean_counts_users_without_recommendations_as_misses() -> None:
+    means = mean_ranking_metrics(
+        recommended_by_user={1: [10, 11], 2: [20]},
+        relevant_by_user={1: {10}, 2: {99}, 3: {30}},
+        k=2,
+    )
+    assert means["precision_at_2"] == pytest.approx((0.5 + 0 + 0) / 3)
+    assert means["recall_at_2"] == pytest.approx((1 + 0 + 0) / 3)
+    assert means["ndcg_at_2"] == pytest.approx((1 + 0 + 0) / 3)
+
+
+def test_invalid_k_and_no_relevant_items() -> None:
+    with pytest.raises(ValueError):
+        precision_at_k([1], {1}, 0)
+    with pytest.raises(ValueError):
+        mean_ranking_metrics({1: [1]}, {1: set()}, 10)
