@@ -103,8 +103,6 @@ class LocalPostgres:
         log("warehouse.init", data_dir=str(self.cluster_dir))
 
     def start(self) -> None:
-        if not (self.cluster_dir / "PG_VERSION").exists():
-            self.init_cluster()
         if self.is_running():
             if self.running_port() != self.port:
                 raise StartupError(
@@ -115,6 +113,8 @@ class LocalPostgres:
             return
         if port_in_use(self.port):
             raise StartupError(f"port {self.port} on 127.0.0.1 is already in use (set WAREHOUSE_PORT to a free port)")
+        if not (self.cluster_dir / "PG_VERSION").exists():
+            self.init_cluster()
         # No unix socket: its path length is limited and the project may live deep in a tree.
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
         result = self._run(

@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(reason: str, code: int = 1) -> int:
+    emit("run_failed", level=logging.ERROR, reason=reason)
+    print(f"error: {reason}", file=sys.stderr)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     setup_logging()
@@ -51,17 +57,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             top_n=args.top_n,
             spark_master=args.spark_master,
         )
-        # Imported here so `--help` and settings errors answer without loading Spark/MLflow.
-        from .pipeline import run
+    except ValueError as exc:  # a malformed environment variable
+        return _fail(str(exc))
+    # Imported here so `--help` and settings errors answer without loading Spark/MLflow.
+    from .pipeline import run
 
+    try:
         run(settings)
-    except (RecommenderError, ValueError) as exc:
-        emit("run_failed", level=logging.ERROR, reason=str(exc))
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except RecommenderError as exc:
+        return _fail(str(exc))
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+        return _fail("interrupted", code=130)
     return 0
 
 

@@ -56,7 +56,7 @@ def connect(warehouse: WarehouseSettings) -> psycopg.Connection:
     except psycopg.OperationalError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RecommenderError(
-            f"cannot reach the warehouse at {warehouse.address} "
+            f"cannot connect to the warehouse at {warehouse.address} "
             f"(database {warehouse.dbname!r}): {first_line}"
         ) from exc
 

@@ -18,7 +18,7 @@ from .interactions import listens_frame, to_interactions
 from .score import recommend_als
 from .settings import Settings
 from .spark import build_spark, require_java
-from .train import evaluate, fit_als
+from .train import NothingToHoldOut, evaluate, fit_als
 
 
 @dataclass(frozen=True)
@@ -125,27 +125,33 @@ def run(settings: Settings) -> RunSummary:
                 }
             )
 
-            with clock.step("evaluate"):
-                evaluation = evaluate(
-                    interactions, settings.als, settings.eval_k, settings.holdout_seed
+            metrics: dict[str, float] = {}
+            try:
+                with clock.step("evaluate"):
+                    evaluation = evaluate(
+                        interactions, settings.als, settings.eval_k, settings.holdout_seed
+                    )
+            except NothingToHoldOut as exc:
+                # Still serve: yesterday's table would be staler than an unevaluated model.
+                emit("evaluation_skipped", level=logging.WARNING, reason=str(exc))
+            else:
+                metrics = evaluation.as_mlflow_metrics()
+                tracking.log_params(
+                    {
+                        "train_rows": evaluation.train_rows,
+                        "test_rows": evaluation.test_rows,
+                        "evaluated_users": evaluation.evaluated_users,
+                    }
                 )
-            metrics = evaluation.as_mlflow_metrics()
-            tracking.log_params(
-                {
-                    "train_rows": evaluation.train_rows,
-                    "test_rows": evaluation.test_rows,
-                    "evaluated_users": evaluation.evaluated_users,
-                }
-            )
-            tracking.log_metrics(metrics)
-            emit(
-                "evaluated",
-                train_rows=evaluation.train_rows,
-                test_rows=evaluation.test_rows,
-                evaluated_users=evaluation.evaluated_users,
-                seconds=clock.durations["evaluate_s"],
-                **metrics,
-            )
+                tracking.log_metrics(metrics)
+                emit(
+                    "evaluated",
+                    train_rows=evaluation.train_rows,
+                    test_rows=evaluation.test_rows,
+                    evaluated_users=evaluation.evaluated_users,
+                    seconds=clock.durations["evaluate_s"],
+                    **metrics,
+                )
 
             # The served model learns from every interaction, including the held-out ones.
             with clock.step("fit"):

@@ -108,16 +108,18 @@ class Settings:
     eval_k: int = 10
     holdout_seed: int = 42
     mlflow_tracking_uri: str = ""
+    # Empty: <project_root>/.mlflow/artifacts, beside the default sqlite store.
+    mlflow_artifact_root: str = ""
     mlflow_experiment: str = "moovitamix-recommender"
     registered_model_name: str = "moovitamix-als"
 
     @property
-    def mlflow_dir(self) -> Path:
-        return self.project_root / ".mlflow"
+    def mlflow_artifact_dir(self) -> Path:
+        return Path(self.mlflow_artifact_root or self.project_root / ".mlflow" / "artifacts").resolve()
 
     @property
     def mlflow_artifact_location(self) -> str:
-        return (self.mlflow_dir / "artifacts").resolve().as_uri()
+        return self.mlflow_artifact_dir.as_uri()
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -137,6 +139,7 @@ class Settings:
             eval_k=_env_int("EVAL_K", 10),
             holdout_seed=_env_int("HOLDOUT_SEED", 42),
             mlflow_tracking_uri=_env_str("MLFLOW_TRACKING_URI", "") or default_tracking,
+            mlflow_artifact_root=_env_str("MLFLOW_ARTIFACT_ROOT", ""),
             mlflow_experiment=_env_str("MLFLOW_EXPERIMENT_NAME", "moovitamix-recommender"),
             registered_model_name=_env_str("MLFLOW_REGISTERED_MODEL", "moovitamix-als"),
         )

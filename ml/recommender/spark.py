@@ -15,12 +15,12 @@ _LOG4J2_CONFIG = Path(__file__).with_name("log4j2.properties")
 
 
 def find_java() -> str | None:
-    """Where PySpark's launcher would find ``java``: $JAVA_HOME/bin/java, else PATH."""
+    """The ``java`` PySpark's launcher (spark-class) would run: $JAVA_HOME/bin/java when
+    JAVA_HOME is set (even if it is wrong: spark-class does not fall back), else PATH."""
     java_home = os.environ.get("JAVA_HOME")
     if java_home:
         candidate = Path(java_home) / "bin" / "java"
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
+        return str(candidate) if candidate.is_file() and os.access(candidate, os.X_OK) else None
     return shutil.which("java")
 
 

@@ -16,13 +16,13 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 # tables...", "Created version '3'..."); the job logs its own lines for those events.
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
-import mlflow  # noqa: E402
-import mlflow.spark  # noqa: E402
-import pyspark  # noqa: E402
-from mlflow.tracking import MlflowClient  # noqa: E402
-from pyspark.ml.recommendation import ALSModel  # noqa: E402
+import mlflow
+import mlflow.spark
+import pyspark
+from mlflow.tracking import MlflowClient
+from pyspark.ml.recommendation import ALSModel
 
-from .settings import Settings  # noqa: E402
+from .settings import Settings
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def configure(settings: Settings) -> str:
     client = MlflowClient()
     experiment = client.get_experiment_by_name(settings.mlflow_experiment)
     if experiment is None:
-        (settings.mlflow_dir / "artifacts").mkdir(parents=True, exist_ok=True)
+        settings.mlflow_artifact_dir.mkdir(parents=True, exist_ok=True)
         experiment_id = client.create_experiment(
             settings.mlflow_experiment, artifact_location=settings.mlflow_artifact_location
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pyspark.ml.recommendation import ALS, ALSModel
 from pyspark.sql import DataFrame
 
+from .errors import RecommenderError
 from .interactions import holdout_split
 from .metrics import mean_ranking_metrics
 from .score import recommend_als, recommend_popular
@@ -33,6 +34,10 @@ def build_als(params: AlsParams) -> ALS:
 
 def fit_als(interactions: DataFrame, params: AlsParams) -> ALSModel:
     return build_als(params).fit(interactions)
+
+
+class NothingToHoldOut(RecommenderError):
+    """No user has two distinct tracks, so no hold-out evaluation is possible."""
 
 
 @dataclass
@@ -77,7 +82,7 @@ def evaluate(interactions: DataFrame, params: AlsParams, k: int, holdout_seed: i
     try:
         train_rows, test_rows = train.count(), test.count()
         if test_rows == 0:
-            raise ValueError("no user has 2+ distinct tracks: nothing to hold out for evaluation")
+            raise NothingToHoldOut("no user has 2+ distinct tracks: nothing to hold out")
         relevant = _relevant_by_user(test)
         test_users = test.select("user_id").distinct()
 

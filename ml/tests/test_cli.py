@@ -31,7 +31,7 @@ def test_unreachable_warehouse_names_host_and_port(
     monkeypatch.setenv("MOOVITAMIX_HOME", str(tmp_path))
     assert main(["run"]) == 1
     err = capsys.readouterr().err
-    assert f"error: cannot reach the warehouse at 127.0.0.1:{port}" in err
+    assert f"error: cannot connect to the warehouse at 127.0.0.1:{port}" in err
     assert "Traceback" not in err
 
 

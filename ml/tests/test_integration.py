@@ -81,6 +81,7 @@ def job_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, test_database: str)
     monkeypatch.setenv("WAREHOUSE_DB", test_database)
     monkeypatch.setenv("MOOVITAMIX_HOME", str(tmp_path))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_ARTIFACT_ROOT", raising=False)
     monkeypatch.delenv("MLFLOW_REGISTERED_MODEL", raising=False)
     monkeypatch.setenv("ALS_MAX_ITER", "5")  # the test checks plumbing, not model quality
     monkeypatch.chdir(tmp_path)

@@ -36,6 +36,14 @@ def test_perfect_and_short_lists() -> None:
     assert recall_at_k([], {7}, 10) == 0.0
 
 
+def test_more_relevant_items_than_k() -> None:
+    # Both slots hit: as good as a list of 2 can be, so NDCG@2 is 1 even though a third
+    # relevant item exists (the ideal list is capped at k); recall still shows the miss.
+    assert ndcg_at_k([1, 2], {1, 2, 3}, 2) == pytest.approx(1.0)
+    assert recall_at_k([1, 2], {1, 2, 3}, 2) == pytest.approx(2 / 3)
+    assert precision_at_k([1, 2], {1, 2, 3}, 2) == pytest.approx(1.0)
+
+
 def test_mean_counts_users_without_recommendations_as_misses() -> None:
     means = mean_ranking_metrics(
         recommended_by_user={1: [10, 11], 2: [20]},

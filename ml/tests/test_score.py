@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from pyspark.ml.recommendation import ALSModel
 from pyspark.sql import DataFrame, SparkSession
 
 from recommender.score import recommend_als, recommend_popular, top_n_unseen
 from recommender.settings import AlsParams
-from recommender.train import evaluate, fit_als
+from recommender.train import NothingToHoldOut, evaluate, fit_als
 
 FAST_ALS = AlsParams(rank=8, max_iter=5)
 
@@ -41,7 +43,7 @@ def _assert_well_formed(lists: dict, history: dict[int, set[int]], n: int) -> No
         assert ranks == list(range(1, n + 1)), f"user {user}: ranks {ranks}"
         assert len(set(tracks)) == n, f"user {user}: duplicate tracks {tracks}"
         assert not set(tracks) & history[user], f"user {user}: recommended a listened track"
-        assert all(a >= b for a, b in zip(scores, scores[1:], strict=False)), scores
+        assert all(a >= b for a, b in pairwise(scores)), scores
 
 
 def test_als_recommendations_exclude_history_and_fill_top_10(
@@ -93,3 +95,11 @@ def test_evaluate_reports_model_and_baseline(synthetic_interactions: DataFrame) 
     # The synthetic users have a favourite genre; a working ALS must find it better than
     # "most popular overall".
     assert result.model["ndcg_at_10"] > result.baseline["ndcg_at_10"], result
+
+
+def test_evaluation_needs_a_user_with_two_tracks(spark: SparkSession) -> None:
+    single = spark.createDataFrame(
+        [(1, 10, 1.0), (2, 11, 3.0)], "user_id int, track_id int, weight float"
+    )
+    with pytest.raises(NothingToHoldOut):
+        evaluate(single, FAST_ALS, k=10, holdout_seed=42)
