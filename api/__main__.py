@@ -12,10 +12,10 @@ import sys
 import uvicorn
 
 from api.app import create_app
-from api.settings import HOST, Settings, SettingsError, load_settings
+from api.settings import Settings, SettingsError, load_settings
 
 
-def _bind(port: int) -> socket.socket:
+def _bind(host: str, port: int) -> socket.socket:
     """Bind the listening socket ourselves, before generating data or starting uvicorn.
 
     uvicorn would report a busy port with a traceback-laden log; binding here lets us
@@ -26,7 +26,7 @@ def _bind(port: int) -> socket.socket:
     # Same option uvicorn sets: a port in TIME_WAIT is free, one being listened on is not.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((HOST, port))
+        sock.bind((host, port))
     except OSError:
         sock.close()
         raise
@@ -38,11 +38,11 @@ def _serve(settings: Settings, sock: socket.socket) -> None:
     print(
         f"moovitamix-api: serving {settings.records} records per endpoint "
         f"(/tracks, /users, /listen_history), seed {settings.seed}, "
-        f"at http://{HOST}:{settings.port} (docs: http://{HOST}:{settings.port}/docs)",
+        f"at http://{settings.host}:{settings.port} (docs: http://{settings.host}:{settings.port}/docs)",
         file=sys.stderr,
         flush=True,
     )
-    config = uvicorn.Config(app, host=HOST, port=settings.port, log_level="info")
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -53,16 +53,16 @@ def main() -> int:
         print(exc, file=sys.stderr)
         return 2
     try:
-        sock = _bind(settings.port)
+        sock = _bind(settings.host, settings.port)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             print(
-                f"error: port {settings.port} on {HOST} is already in use (set MOOVITAMIX_API_PORT)",
+                f"error: port {settings.port} on {settings.host} is already in use (set MOOVITAMIX_API_PORT)",
                 file=sys.stderr,
             )
         else:
             print(
-                f"error: cannot listen on {HOST}:{settings.port}: {exc.strerror}",
+                f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
                 file=sys.stderr,
             )
         return 1

@@ -8,9 +8,14 @@ from fastapi import FastAPI, Query
 from fastapi.responses import RedirectResponse
 from fastapi_pagination import Page, add_pagination, paginate
 from fastapi_pagination.customization import CustomizedPage, UseName, UseParamsFields
+from fastapi_pagination.utils import disable_installed_extensions_check
 from pydantic import BaseModel, Field
 
 from api.generator import Dataset, generate
+
+# SQLAlchemy is in the same venv (Meltano needs it), but the stand-in pages over
+# in-memory sequences: the plain `paginate` is the right one, not a missed extension.
+disable_installed_extensions_check()
 
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from api.generator import MAX_RECORDS, MIN_RECORDS
 
-HOST = "127.0.0.1"
+DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_RECORDS = 1000
 DEFAULT_SEED = 42
@@ -24,6 +24,8 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
+    # 127.0.0.1 unless told otherwise: only a container (docker-compose.yml) needs 0.0.0.0.
+    host: str
     port: int
     records: int
     seed: int
@@ -51,9 +53,10 @@ def _int_from_env(
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Read MOOVITAMIX_API_PORT / _RECORDS / _SEED; raise SettingsError on a bad value."""
+    """Read MOOVITAMIX_API_HOST / _PORT / _RECORDS / _SEED; raise SettingsError on a bad value."""
     env = os.environ if env is None else env
     return Settings(
+        host=env.get("MOOVITAMIX_API_HOST", "").strip() or DEFAULT_HOST,
         port=_int_from_env(env, "MOOVITAMIX_API_PORT", DEFAULT_PORT, 1, 65535),
         records=_int_from_env(
             env, "MOOVITAMIX_API_RECORDS", DEFAULT_RECORDS, MIN_RECORDS, MAX_RECORDS

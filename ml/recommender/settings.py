@@ -115,7 +115,8 @@ class Settings:
 
     @property
     def mlflow_artifact_dir(self) -> Path:
-        return Path(self.mlflow_artifact_root or self.project_root / ".mlflow" / "artifacts").resolve()
+        default = self.project_root / ".mlflow" / "artifacts"
+        return Path(self.mlflow_artifact_root or default).resolve()
 
     @property
     def mlflow_artifact_location(self) -> str:

@@ -191,7 +191,10 @@ BREAKAGES = {
         "INSERT INTO raw.listen_history (user_id, items) VALUES (10, '{1}')",
     ),
     "raw column missing": ("raw/listen_history", "ALTER TABLE raw.listen_history DROP COLUMN items"),
-    "null track_id in dim_tracks": ("marts/dim_tracks", "UPDATE marts.dim_tracks SET track_id = NULL WHERE track_id = 3"),
+    "null track_id in dim_tracks": (
+        "marts/dim_tracks",
+        "UPDATE marts.dim_tracks SET track_id = NULL WHERE track_id = 3",
+    ),
     "column type changed": (
         "marts/dim_users",
         "ALTER TABLE marts.dim_users ALTER COLUMN created_at TYPE timestamp without time zone",
