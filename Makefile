@@ -36,7 +36,7 @@ TEST_ENV := WAREHOUSE_PORT=$(TEST_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.
 MELTANO_FILES := meltano.yml $(wildcard */*.meltano.yml) \
 	extract/tap-moovitamix/pyproject.toml ml/pyproject.toml
 
-.PHONY: help install run test lint start db-url mlflow-ui stop clean
+.PHONY: help install run test lint start db-url mlflow-ui stop clean bench bench-api
 
 help:
 	@echo "make run        the whole daily job end to end (local Postgres, stand-in API, MLflow), then a summary"
@@ -46,6 +46,7 @@ help:
 	@echo "make mlflow-ui  the MLflow UI on http://127.0.0.1:$(MLFLOW_UI_PORT)"
 	@echo "make stop       stop every server the project started, Postgres included"
 	@echo "make clean      stop, then remove all local state (venvs, plugins, data, MLflow store)"
+	@echo "make bench      every benchmark (figures printed, compared with a baseline of the same run)"
 
 $(VENV)/.installed: requirements.txt api/requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (install Python 3.11 or set PYTHON)"; exit 1; }
@@ -79,6 +80,12 @@ test: .meltano/.test-installed
 	$(TEST_ENV) $(PY) -m pytest -q tests || status=1; \
 	$(TEST_ENV) $(PY) -m orchestrate.local_postgres stop; \
 	exit $$status
+
+# Benchmarks print their figures and a baseline measured in the same run; never timed tests.
+bench: bench-api
+
+bench-api: $(VENV)/.installed
+	$(PY) -m api.bench
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

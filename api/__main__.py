@@ -1,7 +1,4 @@
-"""``python -m api``: serve the stand-in on 127.0.0.1 in the foreground.
-
-Configuration comes from MOOVITAMIX_API_PORT / _RECORDS / _SEED (see api.settings).
-"""
+"""``python -m api``: serve the stand-in in the foreground (settings: api/README.md)."""
 
 from __future__ import annotations
 
@@ -22,7 +19,10 @@ def _bind(host: str, port: int) -> socket.socket:
     fail with one line, and handing the same socket to uvicorn leaves no window in
     which another process could grab the port between the check and the start.
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP, not the default 0: asyncio only sets TCP_NODELAY on sockets that say
+    # they are TCP, and without it a keep-alive client waits ~40 ms (Nagle + delayed ACK)
+    # for every response sent in two writes (headers, then body).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     # Same option uvicorn sets: a port in TIME_WAIT is free, one being listened on is not.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -33,15 +33,20 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve(settings: Settings, sock: socket.socket) -> None:
-    app = create_app(records=settings.records, seed=settings.seed)
-    print(
-        f"moovitamix-api: serving {settings.records} records per endpoint "
-        f"(/tracks, /users, /listen_history), seed {settings.seed}, "
-        f"at http://{settings.host}:{settings.port} (docs: http://{settings.host}:{settings.port}/docs)",
-        file=sys.stderr,
-        flush=True,
+def describe(settings: Settings) -> str:
+    """The start-up line: everything needed to reproduce what this server serves."""
+    faults = ",".join(f"{name}={rate}" for name, rate in vars(settings.faults).items() if rate > 0) or "none"
+    return (
+        f"moovitamix-api: serving {settings.mode} data, day {settings.day}, universe {settings.universe}, "
+        f"seed {settings.seed}, {settings.tracks} tracks and {settings.users} users on day 0 "
+        f"(/tracks, /users, /listen_history), faults {faults}, token {'on' if settings.token else 'off'}, "
+        f"at http://{settings.host}:{settings.port} (docs: http://{settings.host}:{settings.port}/docs)"
     )
+
+
+def _serve(settings: Settings, sock: socket.socket) -> None:
+    app = create_app(settings)
+    print(describe(settings), file=sys.stderr, flush=True)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -61,15 +66,12 @@ def main() -> int:
                 file=sys.stderr,
             )
         else:
-            print(
-                f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
-                file=sys.stderr,
-            )
+            print(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 1
     try:
         _serve(settings, sock)
     except KeyboardInterrupt:
-        # Ctrl-C before uvicorn installs its handlers (e.g. while generating ids).
+        # Ctrl-C before uvicorn installs its handlers (e.g. while drawing ids).
         return 130
     finally:
         sock.close()

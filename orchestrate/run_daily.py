@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,11 +86,12 @@ def stand_in_api() -> Iterator[str]:
         log("api.stopped", pid=server.pid)
 
 
-def run_job(api_url: str, log_path: Path) -> int:
+def run_job(api_url: str, run_id: str, log_path: Path) -> int:
     """`meltano run daily`, its output shown live and kept in the run log."""
-    env = {**os.environ, "TAP_MOOVITAMIX_API_URL": api_url}
+    # The run id travels to the tap, which stamps it on rejected records.
+    env = {**os.environ, "TAP_MOOVITAMIX_API_URL": api_url, "TAP_MOOVITAMIX_RUN_ID": run_id}
     command = [str(Path(sys.executable).with_name("meltano")), "run", "daily"]
-    log("job.start", command=" ".join(command), api_url=api_url, log=log_path)
+    log("job.start", run_id=run_id, command=" ".join(command), api_url=api_url, log=log_path)
     with (
         log_path.open("a") as run_log,
         subprocess.Popen(
@@ -100,13 +102,14 @@ def run_job(api_url: str, log_path: Path) -> int:
         for line in job.stdout:
             sys.stdout.write(line)
             run_log.write(line)
-    log("job.end", status="success" if job.returncode == 0 else "failed", exit_code=job.returncode)
+    log("job.end", run_id=run_id, status="success" if job.returncode == 0 else "failed", exit_code=job.returncode)
     return job.returncode
 
 
 def main() -> int:
     started = time.monotonic()
-    log_path = PROJECT_ROOT / ".logs" / f"daily-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    run_id = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+    log_path = PROJECT_ROOT / ".logs" / f"daily-{run_id}.log"
     log_path.parent.mkdir(exist_ok=True)
     try:
         check_java()
@@ -115,10 +118,10 @@ def main() -> int:
         external_api = os.environ.get("MOOVITAMIX_API_URL")
         if external_api:
             check_api(external_api)
-            code = run_job(external_api, log_path)
+            code = run_job(external_api, run_id, log_path)
         else:
             with stand_in_api() as url:
-                code = run_job(url, log_path)
+                code = run_job(url, run_id, log_path)
     except StartupError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

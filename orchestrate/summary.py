@@ -25,6 +25,8 @@ TABLES = [
     "marts.dim_users",
     "marts.fct_listens",
     "ml.user_recommendations",
+    "raw.rejected_records",
+    "ops.identity_conflicts",
 ]
 SODA_TOTALS = re.compile(r"passed: (\d+), failed: (\d+), errors: (\d+)")
 

@@ -183,7 +183,7 @@ def test_good_data_passes_every_contract(soda_bin, db):
 
 
 BREAKAGES = {
-    "duplicate track id": ("raw/tracks", "INSERT INTO raw.tracks (id, name) VALUES (2, 'again')"),
+    "duplicate track identity": ("raw/tracks", "INSERT INTO raw.tracks SELECT * FROM raw.tracks WHERE id = 2"),
     "duration not MM:SS": ("raw/tracks", "UPDATE raw.tracks SET duration = '3m05s' WHERE id = 2"),
     "null user id": ("raw/users", "INSERT INTO raw.users (id, email) VALUES (NULL, 'x@example.net')"),
     "duplicate listen_history user": (

@@ -95,10 +95,14 @@ def serve(
 
 
 def requested_pages(mocker: requests_mock.Mocker, path: str) -> list[int]:
-    """Return the `page` parameter of every request made to `path`, in order."""
-    return [
+    """Return the `page` parameter of every request made to `path`, sorted.
+
+    Sorted because pages after the first are fetched concurrently: requests go out in
+    any order (records still come out in page order).
+    """
+    return sorted(
         int(request.qs["page"][0]) for request in mocker.request_history if request.path == path
-    ]
+    )
 
 
 def requested_sizes(mocker: requests_mock.Mocker, path: str) -> list[int]:

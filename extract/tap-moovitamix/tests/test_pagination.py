@@ -111,15 +111,41 @@ def test_tracks_reads_three_full_pages_in_order_and_stops_there():
     assert records[-1] == tracks[-1]
 
 
-@pytest.mark.parametrize("pages", [OMIT, 99], ids=["pages-missing", "pages-too-high"])
-def test_empty_page_stops_reading_when_pages_is_missing_or_wrong(pages: object):
+def test_without_pages_the_total_gives_the_page_count():
     tracks = make_tracks(250)
     with requests_mock.Mocker() as mocker:
-        serve(mocker, "/tracks", tracks, pages=pages)
+        serve(mocker, "/tracks", tracks, pages=OMIT)
         records = sync(make_tap(page_size=100), "tracks")
-        # Page 4 is past the end: it comes back empty and ends the walk.
-        assert requested_pages(mocker, "/tracks") == [1, 2, 3, 4]
+        # total=250 at size 100 is 3 pages: no need to ask for an empty page 4.
+        assert requested_pages(mocker, "/tracks") == [1, 2, 3]
     assert [r["id"] for r in records] == [t["id"] for t in tracks]
+
+
+def test_empty_page_stops_reading_when_pages_is_too_high():
+    tracks = make_tracks(250)
+    with requests_mock.Mocker() as mocker:
+        serve(mocker, "/tracks", tracks, pages=99)
+        records = sync(make_tap(page_size=100, max_concurrent_requests=4), "tracks")
+        # Page 4 is past the end: it comes back empty and ends the walk. Pages fetched
+        # ahead are dropped; the window (4 pages) bounds how far ahead the walk went.
+        requested = requested_pages(mocker, "/tracks")
+        assert sorted(requested)[:4] == [1, 2, 3, 4]
+        assert max(requested) <= 4 + 3
+    assert [r["id"] for r in records] == [t["id"] for t in tracks]
+
+
+def test_without_pages_nor_total_the_walk_ends_on_the_empty_page():
+    tracks = make_tracks(250)
+
+    def page_of(request, context):  # noqa: ARG001
+        page = int(request.qs["page"][0])
+        return {"items": tracks[(page - 1) * 100 : page * 100], "page": page, "size": 100}
+
+    with requests_mock.Mocker() as mocker:
+        mocker.get(f"{API_URL}/tracks", json=page_of)
+        records = sync(make_tap(page_size=100), "tracks")
+        assert requested_pages(mocker, "/tracks") == [1, 2, 3, 4]
+    assert records == tracks
 
 
 def test_a_single_page_takes_a_single_request():
@@ -186,7 +212,8 @@ def test_every_stream_reads_all_pages_of_its_endpoint(
         # Only this stream's endpoint was called.
         assert {r.path for r in mocker.request_history} == {path}
     assert synced == records
-    assert tuple(make_tap().streams[stream_name].primary_keys) == (key,)
+    # created_at is part of the key: a redrawn id is another entity (README).
+    assert tuple(make_tap().streams[stream_name].primary_keys) == (key, "created_at")
 
 
 def test_http_errors_are_not_swallowed():

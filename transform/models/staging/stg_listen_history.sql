@@ -1,6 +1,5 @@
 with source as (
-    select * from {{ source('moovitamix', 'listen_history') }}
-    where _sdc_deleted_at is null
+    {{ latest_version(source('moovitamix', 'listen_history'), 'user_id') }}
 ),
 
 renamed as (

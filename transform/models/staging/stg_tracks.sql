@@ -1,6 +1,5 @@
 with source as (
-    select * from {{ source('moovitamix', 'tracks') }}
-    where _sdc_deleted_at is null
+    {{ latest_version(source('moovitamix', 'tracks'), 'id') }}
 ),
 
 renamed as (
