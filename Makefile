@@ -36,7 +36,7 @@ TEST_ENV := WAREHOUSE_PORT=$(TEST_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.
 MELTANO_FILES := meltano.yml $(wildcard */*.meltano.yml) \
 	extract/tap-moovitamix/pyproject.toml ml/pyproject.toml
 
-.PHONY: help install run test lint start db-url mlflow-ui stop clean bench bench-api
+.PHONY: help install run test lint start db-url mlflow-ui docs quality stop clean bench bench-api bench-el
 
 help:
 	@echo "make run        the whole daily job end to end (local Postgres, stand-in API, MLflow), then a summary"
@@ -44,6 +44,8 @@ help:
 	@echo "make start      the stand-in MooVitamix API in the foreground (port MOOVITAMIX_API_PORT=$(MOOVITAMIX_API_PORT))"
 	@echo "make db-url     start the project-local Postgres if needed; print its URI last"
 	@echo "make mlflow-ui  the MLflow UI on http://127.0.0.1:$(MLFLOW_UI_PORT)"
+	@echo "make quality    dbt tests + every Soda contract on the current warehouse; non-zero if a gate fails"
+	@echo "make docs       generate the dbt docs and serve them on http://127.0.0.1:8080 (lineage up to ml.user_recommendations)"
 	@echo "make stop       stop every server the project started, Postgres included"
 	@echo "make clean      stop, then remove all local state (venvs, plugins, data, MLflow store)"
 	@echo "make bench      every benchmark (figures printed, compared with a baseline of the same run)"
@@ -76,16 +78,22 @@ test: .meltano/.test-installed
 	$(PY) -m pytest -q api/tests || status=1; \
 	(cd extract/tap-moovitamix && $(CURDIR)/$(TAP_VENV)/bin/python -m pytest -q tests) || status=1; \
 	$(TEST_ENV) SODA_BIN=$(CURDIR)/$(SODA_VENV)/bin/soda $(PY) -m pytest -q quality/tests || status=1; \
+	$(TEST_ENV) $(PY) -m pytest -q transform/tests_integration || status=1; \
 	$(TEST_ENV) $(ML_VENV)/bin/python -m pytest -q ml/tests || status=1; \
 	$(TEST_ENV) $(PY) -m pytest -q tests || status=1; \
 	$(TEST_ENV) $(PY) -m orchestrate.local_postgres stop; \
 	exit $$status
 
 # Benchmarks print their figures and a baseline measured in the same run; never timed tests.
-bench: bench-api
+bench: bench-api bench-el
 
 bench-api: $(VENV)/.installed
 	$(PY) -m api.bench
+
+# The whole tap ► target ► Postgres path against plain HTTP + COPY, on a Postgres of its own.
+BENCH_WAREHOUSE_PORT ?= 5435
+bench-el: .meltano/.installed
+	WAREHOUSE_PORT=$(BENCH_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.pgdata-bench $(PY) -m extract.bench_el
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -100,6 +108,14 @@ mlflow-ui: .meltano/.installed
 	mkdir -p .mlflow
 	$(ML_VENV)/bin/mlflow ui --workers 1 --host 127.0.0.1 --port $(MLFLOW_UI_PORT) \
 		--backend-store-uri $(MLFLOW_TRACKING_URI) --default-artifact-root $(MLFLOW_ARTIFACT_ROOT)
+
+quality: .meltano/.installed
+	@case "$(WAREHOUSE_HOST)" in 127.0.0.1|localhost) $(PY) -m orchestrate.local_postgres start ;; esac
+	quality/run_quality.sh
+
+docs: .meltano/.installed
+	$(MELTANO) invoke dbt-postgres:docs-generate
+	$(MELTANO) invoke dbt-postgres:docs-serve
 
 stop:
 	@if [ -x $(PY) ]; then \

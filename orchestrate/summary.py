@@ -24,11 +24,19 @@ TABLES = [
     "marts.dim_tracks",
     "marts.dim_users",
     "marts.fct_listens",
+    "marts.user_track_interactions",
+    "marts.daily_volumes",
+    "pii.users",
     "ml.user_recommendations",
     "raw.rejected_records",
     "ops.identity_conflicts",
 ]
+# Figures that are not a table's size, each one query (a monitored metric).
+FIGURES = {
+    "listens of unknown tracks": "select count(*) from marts.fct_listens where not is_known_track",
+}
 SODA_TOTALS = re.compile(r"passed: (\d+), failed: (\d+), errors: (\d+)")
+SODA_WARNINGS = re.compile(r"warnings: (\d+)$", re.M)
 
 
 def warehouse_url() -> str:
@@ -39,7 +47,7 @@ def warehouse_url() -> str:
 
 
 def table_rows() -> dict[str, int | None]:
-    """Rows per table; None for a table the run did not reach."""
+    """Rows per table and the monitored figures; None for what the run did not reach."""
     counts: dict[str, int | None] = {}
     with psycopg.connect(
         warehouse_url(), password=os.environ.get("WAREHOUSE_PASSWORD") or None, autocommit=True
@@ -47,6 +55,11 @@ def table_rows() -> dict[str, int | None]:
         for table in TABLES:
             exists = connection.execute("select to_regclass(%s)", (table,)).fetchone()[0]
             counts[table] = connection.execute(f"select count(*) from {table}").fetchone()[0] if exists else None
+        for name, query in FIGURES.items():
+            try:
+                counts[name] = connection.execute(query).fetchone()[0]
+            except psycopg.errors.UndefinedTable:
+                counts[name] = None
     return counts
 
 
@@ -79,7 +92,8 @@ def soda_results(log_text: str) -> str:
     if not totals:
         return "not run"
     passed, failed, errors = totals[-1]
-    return f"{passed} contracts passed, {failed} failed, {errors} errors"
+    warnings = SODA_WARNINGS.findall(log_text)
+    return f"{passed} contracts passed, {failed} failed, {errors} errors, {warnings[-1] if warnings else 0} warnings"
 
 
 def model_results(log_text: str) -> str:
@@ -98,17 +112,14 @@ def print_summary(job_succeeded: bool, log_path: Path, seconds: float) -> None:
     print(f"=== MooVitamix daily run: {status} in {seconds:.0f} s ===")
     try:
         for table, rows in table_rows().items():
-            print(f"  {table:<26} {'-' if rows is None else rows:>8}")
+            print(f"  {table:<32} {'-' if rows is None else rows:>8}")
     except psycopg.Error as error:
         print(f"  warehouse unreachable: {error}".rstrip())
-    print(f"  {'dbt build':<26} {dbt_results()}")
-    print(f"  {'Soda contracts':<26} {soda_results(log_text)}")
-    print(f"  {'model':<26} {model_results(log_text)}")
+    print(f"  {'dbt build':<32} {dbt_results()}")
+    print(f"  {'Soda contracts':<32} {soda_results(log_text)}")
+    print(f"  {'model':<32} {model_results(log_text)}")
     print("Where to look:")
     print(f"  warehouse   psql {warehouse_url()}")
     print(f"  run log     {log_path}")
     print("  MLflow      make mlflow-ui  (http://127.0.0.1:5000)")
-    print(
-        "  dbt docs    .venv/bin/meltano invoke dbt-postgres:docs-generate && "
-        ".venv/bin/meltano invoke dbt-postgres:docs-serve"
-    )
+    print("  dbt docs    make docs  (http://127.0.0.1:8080)")

@@ -1,17 +1,28 @@
 #!/bin/sh
-# Verify every Soda data contract of the warehouse, one `soda contract verify` per
-# contract (Soda v4's CLI takes one contract per call), and aggregate the outcome.
+# Verify the Soda data contracts of the warehouse and aggregate the outcome into one
+# exit code: the quality gate of the daily job (Meltano: `soda:verify-all`).
 #
-# Usage: quality/verify_all.sh [CONTRACT.yml ...]
-#   Without arguments: every contract, raw layer first, then marts.
+# Usage: quality/verify_all.sh [CONTRACT.yml | CONTRACT_DIR ...]
+#   Without arguments: every contract, raw, marts, pii, ops. A directory means its *.yml.
 #
 # Environment:
 #   WAREHOUSE_HOST (127.0.0.1) WAREHOUSE_PORT (5433) WAREHOUSE_USER (moovitamix)
 #   WAREHOUSE_PASSWORD (empty: trust auth) WAREHOUSE_DB (moovitamix)
-#   SODA_BIN  the soda executable (default: `soda` on PATH)
+#   SODA_BIN     the soda executable (default: `soda` on PATH); the contracts are verified
+#                by quality/verify.py with the `python` beside it (its venv has soda-core)
+#   SODA_PYTHON  that Python, if it is somewhere else
+#   QUALITY_*    thresholds, passed to the contracts as variables (quality/README.md);
+#                unset means the contract's own default
 #
-# Exit code: 0 every contract passed (warn-level checks allowed),
-#            1 at least one contract failed a check and none errored,
+# Output: each contract's soda report between `=== contract raw/tracks (...) ===` and
+# `=== contract raw/tracks: PASSED (soda exit 0) ===`, then a summary: one line per
+# contract, the checks that did not hold under it (`gate failed: ...`, `warning: ...`),
+# and the totals, in this order and this format (orchestrate/summary.py parses them):
+#   passed: N, failed: M, errors: K      contracts
+#   warnings: W                          warn-level checks that did not hold
+#
+# Exit code: 0 every contract passed (warn-level checks allowed: soda exit 2),
+#            1 at least one contract failed a gate and none errored,
 #            3 at least one contract could not be verified (connection, missing table,
 #              bad contract, soda not found...).
 set -u
@@ -30,56 +41,34 @@ export WAREHOUSE_HOST WAREHOUSE_PORT WAREHOUSE_USER WAREHOUSE_PASSWORD WAREHOUSE
 SODA_CORE_TELEMETRY_ENABLED=false
 export SODA_CORE_TELEMETRY_ENABLED
 
-SODA_BIN=${SODA_BIN:-soda}
-DATA_SOURCE="$QUALITY_DIR/datasource.yml"
-
 if [ "$#" -eq 0 ]; then
-    set -- "$QUALITY_DIR"/contracts/raw/*.yml "$QUALITY_DIR"/contracts/marts/*.yml
+    set -- "$QUALITY_DIR"/contracts/raw "$QUALITY_DIR"/contracts/marts \
+        "$QUALITY_DIR"/contracts/pii "$QUALITY_DIR"/contracts/ops
 fi
-
-# A contract is named by its path under contracts/ without .yml, e.g. raw/tracks.
-contract_name() {
-    name=${1##*contracts/}
-    echo "${name%.yml}"
-}
-
-passed=0
-failed=0
-errored=0
-summary=""
-
-for contract in "$@"; do
-    name=$(contract_name "$contract")
-    echo "=== contract $name ($contract) ==="
-    if [ ! -f "$contract" ]; then
-        echo "contract file not found: $contract" >&2
-        rc=3
+# Directories to their contracts, in name order (paths have no spaces: project layout).
+contracts=""
+for argument in "$@"; do
+    if [ -d "$argument" ]; then
+        contracts="$contracts $(ls "$argument"/*.yml | tr '\n' ' ')"
     else
-        "$SODA_BIN" contract verify \
-            --data-source "$DATA_SOURCE" \
-            --contract "$contract" \
-            --set "warehouse_db=$WAREHOUSE_DB"
-        rc=$?
+        contracts="$contracts $argument"
     fi
-    case $rc in
-        0) outcome=PASSED; passed=$((passed + 1)) ;;
-        2) outcome=PASSED_WITH_WARNINGS; passed=$((passed + 1)) ;;
-        1) outcome=FAILED; failed=$((failed + 1)) ;;
-        *) outcome=ERROR; errored=$((errored + 1)) ;;
-    esac
-    echo "=== contract $name: $outcome (soda exit $rc) ==="
-    echo
-    summary="$summary$(printf '%-22s %-21s soda exit %s' "$name" "$outcome" "$rc")
-"
 done
 
-echo "=== Soda contract summary ==="
-printf '%s' "$summary"
-echo "passed: $passed, failed: $failed, errors: $errored"
-
-if [ "$errored" -gt 0 ]; then
-    exit 3
-elif [ "$failed" -gt 0 ]; then
-    exit 1
+if [ -n "${SODA_PYTHON:-}" ]; then
+    python=$SODA_PYTHON
+elif soda_path=$(command -v "${SODA_BIN:-soda}"); then
+    python="$(dirname -- "$soda_path")/python"
+else
+    python=""
 fi
-exit 0
+if [ -z "$python" ] || ! "$python" -c 'import soda_core' 2>/dev/null; then
+    echo "soda not found: set SODA_BIN to the soda of a soda-postgres==4.28.0 venv" >&2
+    echo "=== Soda contract summary ==="
+    echo "passed: 0, failed: 0, errors: $(echo $contracts | wc -w)"
+    echo "warnings: 0"
+    exit 3
+fi
+
+# shellcheck disable=SC2086  # one argument per contract path
+exec "$python" "$QUALITY_DIR/verify.py" $contracts

@@ -1,10 +1,14 @@
-"""The Soda contracts against a real Postgres: good data passes, broken data fails.
+"""The Soda contracts against a real Postgres: good data passes, each corruption trips
+the check meant for it, as a gate (exit 1, FAILED) or as a warning (exit 0, reported).
 
 The connection comes from WAREHOUSE_HOST / _PORT / _USER / _PASSWORD / _DB (same
 defaults as verify_all.sh). The tests never touch the warehouse database itself: they
-create their own database next to it, build the six tables there, and point
+create their own database next to it, build the tables of good_data.sql there, and point
 verify_all.sh at it through WAREHOUSE_DB. The soda CLI is $SODA_BIN, else `soda` on
 PATH, else the `soda` beside this Python interpreter.
+
+A verification costs a few seconds of start-up, so only the good-data test verifies every
+contract; a corruption test verifies the contract it corrupts (the others cannot see it).
 """
 
 from __future__ import annotations
@@ -23,14 +27,16 @@ from psycopg import sql  # noqa: E402
 
 QUALITY_DIR = Path(__file__).resolve().parents[1]
 VERIFY_ALL = QUALITY_DIR / "verify_all.sh"
-CONTRACTS = [
-    "raw/listen_history",
-    "raw/tracks",
-    "raw/users",
-    "marts/dim_tracks",
-    "marts/dim_users",
-    "marts/fct_listens",
-]
+GOOD_DATA = (Path(__file__).with_name("good_data.sql")).read_text()
+CONTRACTS = sorted(
+    str(p.relative_to(QUALITY_DIR / "contracts"))[: -len(".yml")]
+    for p in (QUALITY_DIR / "contracts").glob("*/*.yml")
+)
+VOLUME_DATASETS = sorted(
+    c.replace("/", ".")
+    for c in CONTRACTS
+    if "ops.quality_volume_change" in (QUALITY_DIR / "contracts" / f"{c}.yml").read_text()
+)
 TEST_DB = os.environ.get("QUALITY_TEST_DB", "moovitamix_quality_test")
 
 CONN = {
@@ -41,75 +47,6 @@ CONN = {
     "dbname": os.environ.get("WAREHOUSE_DB", "moovitamix"),
     "connect_timeout": 5,
 }
-
-# Tables shaped like the ones target-postgres (raw) and dbt (marts) create.
-GOOD_DATA = """
-DROP SCHEMA IF EXISTS raw CASCADE;
-DROP SCHEMA IF EXISTS marts CASCADE;
-CREATE SCHEMA raw;
-CREATE SCHEMA marts;
-
-CREATE TABLE raw.tracks (
-    id bigint PRIMARY KEY, name varchar, artist varchar, songwriters varchar,
-    duration varchar, genres varchar, album varchar,
-    created_at timestamp, updated_at timestamp,
-    _sdc_extracted_at timestamp, _sdc_received_at timestamp, _sdc_batched_at timestamp,
-    _sdc_deleted_at timestamp, _sdc_sequence bigint, _sdc_table_version bigint,
-    _sdc_sync_started_at bigint
-);
-ALTER TABLE raw.tracks DROP CONSTRAINT tracks_pkey;  -- so the tests can break the key
-INSERT INTO raw.tracks (id, name, artist, songwriters, duration, genres, album,
-                        created_at, updated_at, _sdc_batched_at) VALUES
-    (1, 'so', 'Terry Ross', 'Kayla Mcguire', '33:22', 'ball', 'light', now(), now(), now()),
-    (2, 'la', 'Ann Lee', 'Bo Diddley', '03:05', 'rock', 'dark', now(), now(), now()),
-    (3, 'mi', 'Ann Lee', 'Bo Diddley', '59:59', 'jazz', NULL, now(), now(), now());
-
-CREATE TABLE raw.users (
-    id bigint, first_name varchar, last_name varchar, email varchar, gender varchar,
-    favorite_genres varchar, created_at timestamp, updated_at timestamp,
-    _sdc_extracted_at timestamp, _sdc_batched_at timestamp
-);
-INSERT INTO raw.users VALUES
-    (10, 'Renee', 'Garrett', 'r@example.net', 'Genderfluid', 'Alternative', now(), now(), now(), now()),
-    (11, 'Marc', 'Lane', 'm@example.net', 'Male', 'R&B', now(), now(), now(), now());
-
-CREATE TABLE raw.listen_history (
-    user_id bigint, items bigint[], created_at timestamp, updated_at timestamp,
-    _sdc_extracted_at timestamp, _sdc_batched_at timestamp
-);
-INSERT INTO raw.listen_history VALUES
-    (10, '{1,2,3}', now(), now(), now(), now()),
-    (11, '{2}', now(), now(), now(), now());
-
-CREATE TABLE marts.dim_tracks (
-    track_id bigint, track_name text, artist text, songwriters text,
-    duration_seconds integer, genre text, album text,
-    created_at timestamptz, updated_at timestamptz
-);
-INSERT INTO marts.dim_tracks VALUES
-    (1, 'so', 'Terry Ross', 'Kayla Mcguire', 2002, 'ball', 'light', now(), now()),
-    (2, 'la', 'Ann Lee', 'Bo Diddley', 185, 'rock', 'dark', now(), now()),
-    (3, 'mi', 'Ann Lee', 'Bo Diddley', 3599, 'jazz', NULL, now(), now());
-
-CREATE TABLE marts.dim_users (
-    user_id bigint, first_name text, last_name text, email text, gender text,
-    favorite_genre text, created_at timestamptz, updated_at timestamptz
-);
-INSERT INTO marts.dim_users VALUES
-    (10, 'Renee', 'Garrett', 'r@example.net', 'Genderfluid', 'Alternative', now(), now()),
-    (11, 'Marc', 'Lane', 'm@example.net', 'Male', 'R&B', now(), now());
-
--- user_id and position each repeat; only the pair is the key.
-CREATE TABLE marts.fct_listens (
-    user_id bigint, track_id bigint, position integer,
-    history_created_at timestamptz, history_updated_at timestamptz
-);
-INSERT INTO marts.fct_listens VALUES
-    (10, 1, 1, now(), now()),
-    (10, 2, 2, now(), now()),
-    (10, 3, 3, now(), now()),
-    (11, 2, 1, now(), now());
-"""
 
 
 def _soda_bin() -> str | None:
@@ -144,118 +81,248 @@ def test_db():
 
 @pytest.fixture
 def db(test_db):
-    """Fresh good data before every test; yields a connection to break it with."""
+    """Fresh good data (and no volume history) before every test; yields a connection."""
     with psycopg.connect(**{**CONN, "dbname": test_db}, autocommit=True) as conn:
         conn.execute(GOOD_DATA)
         yield conn
 
 
-def verify(soda_bin: str, db_name: str, *contracts: str) -> tuple[int, str, dict[str, str]]:
-    """Run verify_all.sh; return exit code, output and {contract: outcome} from its summary."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WAREHOUSE_")}
+class Run:
+    """One verify_all.sh run: exit code, output, {contract: outcome}, named checks."""
+
+    def __init__(self, proc: subprocess.CompletedProcess):
+        self.rc = proc.returncode
+        self.output = proc.stdout + proc.stderr
+        parts = self.output.split("=== Soda contract summary ===", 1)
+        assert len(parts) == 2, f"no summary in output:\n{self.output}"
+        self.summary = parts[1]
+        self.outcomes = dict(
+            re.findall(r"^(\S+)\s+(PASSED|PASSED_WITH_WARNINGS|FAILED|ERROR)\s+soda exit", self.summary, re.M)
+        )
+        # {contract: [("gate failed" | "warning", check name), ...]} from the summary.
+        self.checks: dict[str, list[tuple[str, str]]] = {}
+        for line in self.summary.splitlines():
+            if m := re.match(r"^(\S+)\s+(?:PASSED|PASSED_WITH_WARNINGS|FAILED|ERROR)\s+soda exit", line):
+                current = self.checks.setdefault(m[1], [])
+            elif m := re.match(r"^    (gate failed|warning): +(.+)$", line):
+                current.append((m[1], m[2]))
+        named = [pair for pairs in self.checks.values() for pair in pairs]
+        self.gates_failed = [check for kind, check in named if kind == "gate failed"]
+        self.warnings = [check for kind, check in named if kind == "warning"]
+
+
+def verify(soda_bin: str, db_name: str, *contracts: str, **quality_env: str) -> Run:
+    """Run verify_all.sh on some contracts (all without any) with QUALITY_* overrides."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WAREHOUSE_", "QUALITY_"))}
     env.update(
         WAREHOUSE_HOST=CONN["host"],
         WAREHOUSE_PORT=str(CONN["port"]),
         WAREHOUSE_USER=CONN["user"],
         WAREHOUSE_DB=db_name,
         SODA_BIN=soda_bin,
+        **quality_env,
     )
     if CONN["password"]:
         env["WAREHOUSE_PASSWORD"] = CONN["password"]  # else left unset: the script must cope
-    paths = [str(QUALITY_DIR / "contracts" / f"{c}.yml") for c in contracts]
-    proc = subprocess.run(
-        ["sh", str(VERIFY_ALL), *paths], env=env, capture_output=True, text=True, timeout=600
-    )
-    output = proc.stdout + proc.stderr
-    summary = output.split("=== Soda contract summary ===", 1)
-    assert len(summary) == 2, f"no summary in output:\n{output}"
-    outcomes = dict(re.findall(r"^(\S+)\s+(PASSED|PASSED_WITH_WARNINGS|FAILED|ERROR)\s+soda exit", summary[1], re.M))
-    return proc.returncode, output, outcomes
+    paths = [c if c.startswith("/") else str(QUALITY_DIR / "contracts" / f"{c}.yml") for c in contracts]
+    proc = subprocess.run(["sh", str(VERIFY_ALL), *paths], env=env, capture_output=True, text=True, timeout=600)
+    return Run(proc)
 
 
 def test_good_data_passes_every_contract(soda_bin, db):
-    rc, output, outcomes = verify(soda_bin, db.info.dbname)
-    assert outcomes == {c: "PASSED" for c in CONTRACTS}, output
-    assert rc == 0, output
+    run = verify(soda_bin, db.info.dbname)
+    assert run.outcomes == {c: "PASSED" for c in CONTRACTS}, run.output
+    assert run.rc == 0, run.output
+    assert f"passed: {len(CONTRACTS)}, failed: 0, errors: 0\nwarnings: 0" in run.output
     # Each contract's own soda report is in the output, under its dataset name.
     for contract in CONTRACTS:
-        assert f"Contract results for warehouse/{db.info.dbname}/{contract}" in output
+        assert f"Contract results for warehouse/{db.info.dbname}/{contract}" in run.output
+    # The first run sets the volume baseline of every table with volume checks.
+    recorded = db.execute("select dataset from ops.quality_volume_history where accepted order by 1").fetchall()
+    assert [r[0] for r in recorded] == VOLUME_DATASETS
 
 
-BREAKAGES = {
-    "duplicate track identity": ("raw/tracks", "INSERT INTO raw.tracks SELECT * FROM raw.tracks WHERE id = 2"),
-    "duration not MM:SS": ("raw/tracks", "UPDATE raw.tracks SET duration = '3m05s' WHERE id = 2"),
-    "null user id": ("raw/users", "INSERT INTO raw.users (id, email) VALUES (NULL, 'x@example.net')"),
-    "duplicate listen_history user": (
-        "raw/listen_history",
-        "INSERT INTO raw.listen_history (user_id, items) VALUES (10, '{1}')",
-    ),
-    "raw column missing": ("raw/listen_history", "ALTER TABLE raw.listen_history DROP COLUMN items"),
-    "null track_id in dim_tracks": (
-        "marts/dim_tracks",
-        "UPDATE marts.dim_tracks SET track_id = NULL WHERE track_id = 3",
-    ),
+UNKNOWN_TRACK_LISTEN = "INSERT INTO marts.fct_listens VALUES (11, 999, 2, now(), now(), now(), false)"
+STALE = "UPDATE raw.{} SET _sdc_batched_at = now() AT TIME ZONE 'UTC' - interval '{} hours'"
+
+# name: (contract, statement, the check that must fail)
+GATES = {
+    "duplicate track identity": (
+        "raw/tracks", "INSERT INTO raw.tracks SELECT * FROM raw.tracks WHERE id = 2", "(id, created_at) is unique"),
+    "duration not MM:SS": ("raw/tracks", "UPDATE raw.tracks SET duration = '3m05s' WHERE id = 2", "duration is MM:SS"),
+    "load older than the gate": (
+        "raw/tracks", STALE.format("tracks", 200), "last load within 26 h (warn), 168 h (gate)"),
+    "bad email in raw": (
+        "raw/users", "UPDATE raw.users SET email = 'marcus03.example.net' WHERE id = 10",
+        "email looks like name@domain.tld"),
+    "bad email in pii": (
+        "pii/users", "UPDATE pii.users SET email = 'marc@lane' WHERE user_id = 11", "email looks like name@domain.tld"),
+    "null user id": ("raw/users", "UPDATE raw.users SET id = NULL WHERE id = 11", "No missing values"),
+    "raw column missing": ("raw/listen_history", "ALTER TABLE raw.listen_history DROP COLUMN updated_at",
+                           "Schema matches expected structure"),
+    "duplicate track_id in dim_tracks": (
+        "marts/dim_tracks", "UPDATE marts.dim_tracks SET track_id = 1 WHERE track_id = 4", "No duplicate values"),
     "column type changed": (
-        "marts/dim_users",
-        "ALTER TABLE marts.dim_users ALTER COLUMN created_at TYPE timestamp without time zone",
-    ),
-    "empty dim_users": ("marts/dim_users", "DELETE FROM marts.dim_users"),
+        "marts/dim_users", "ALTER TABLE marts.dim_users ALTER COLUMN created_at TYPE timestamp without time zone",
+        "Schema matches expected structure"),
+    "email back in dim_users": (
+        "marts/dim_users", "ALTER TABLE marts.dim_users ADD COLUMN email text", "Schema matches expected structure"),
+    "empty dim_users": ("marts/dim_users", "DELETE FROM marts.dim_users", "Row count meets expected threshold"),
     "duplicate (user_id, position)": (
-        "marts/fct_listens",
-        "INSERT INTO marts.fct_listens VALUES (11, 3, 1, now(), now())",
-    ),
+        "marts/fct_listens", "INSERT INTO marts.fct_listens VALUES (11, 3, 1, now(), now(), now(), true)",
+        "(user_id, position) is unique"),
+    "track flagged known but not in dim_tracks": (
+        "marts/fct_listens", "INSERT INTO marts.fct_listens VALUES (11, 999, 2, now(), now(), now(), true)",
+        "known track_id is in dim_tracks"),
+    "listen of a user not in dim_users": (
+        "marts/fct_listens", "INSERT INTO marts.fct_listens VALUES (12, 1, 1, now(), now(), now(), true)",
+        "user_id is in dim_users"),
+    "duplicate (user_id, track_id) interaction": (
+        "marts/user_track_interactions", "INSERT INTO marts.user_track_interactions VALUES (11, 2, 3, now(), now())",
+        "(user_id, track_id) is unique"),
 }
 
 
-@pytest.mark.parametrize("breakage", list(BREAKAGES))
-def test_broken_data_fails_the_contract_it_breaks(soda_bin, db, breakage):
-    contract, statement = BREAKAGES[breakage]
-    db.execute(statement)
-    rc, output, outcomes = verify(soda_bin, db.info.dbname)
-    assert rc == 1, output
-    expected = {c: "PASSED" for c in CONTRACTS}
-    expected[contract] = "FAILED"
-    assert outcomes == expected, output
-    assert f"=== contract {contract}: FAILED (soda exit 1) ===" in output
+def rounds(corruptions: dict[str, tuple[str, str, str]]) -> list[list[str]]:
+    """Corruptions grouped so that no two in a group touch the same contract: a group is
+    verified in one run (one start-up of soda), each contract still broken one way."""
+    groups: list[list[str]] = []
+    for name, (contract, _, _) in corruptions.items():
+        group = next((g for g in groups if all(corruptions[n][0] != contract for n in g)), None)
+        if group is None:
+            groups.append(group := [])
+        group.append(name)
+    return groups
 
 
-def test_several_failures_are_all_named(soda_bin, db):
-    db.execute("DELETE FROM raw.tracks")
-    db.execute("INSERT INTO marts.fct_listens VALUES (10, 1, 1, now(), now())")
-    rc, output, outcomes = verify(soda_bin, db.info.dbname)
-    assert rc == 1, output
-    assert outcomes["raw/tracks"] == "FAILED"
-    assert outcomes["marts/fct_listens"] == "FAILED"
-    assert "passed: 4, failed: 2, errors: 0" in output
+@pytest.mark.parametrize("group", rounds(GATES), ids=lambda g: " + ".join(g))
+def test_a_gate_fails_the_run(soda_bin, db, group):
+    for corruption in group:
+        db.execute(GATES[corruption][1])
+    run = verify(soda_bin, db.info.dbname, *(GATES[c][0] for c in group))
+    assert run.rc == 1, run.output
+    for corruption in group:
+        contract, _, check = GATES[corruption]
+        assert run.outcomes[contract] == "FAILED", (corruption, run.output)
+        assert ("gate failed", check) in run.checks[contract], (corruption, run.output)
+        assert f"=== contract {contract}: FAILED (soda exit 1) ===" in run.output
+    assert f"passed: 0, failed: {len(group)}, errors: 0" in run.output
+
+
+# name: (contract, statement, the check that must warn)
+WARNINGS = {
+    "listen of an unknown track (kept, flagged)": (
+        "marts/fct_listens", UNKNOWN_TRACK_LISTEN, "at most 0 listens of unknown tracks"),
+    "no load for 30 h": ("raw/users", STALE.format("users", 30), "last load within 26 h (warn), 168 h (gate)"),
+    "identity conflict": (
+        "ops/identity_conflicts",
+        "INSERT INTO ops.identity_conflicts VALUES"
+        " ('tracks', 2, now() - interval '9 days', now(), now() - interval '3 days', false),"
+        " ('tracks', 2, now(), now(), now(), true)",
+        "at most 0 ids redrawn in the last 24 h"),
+    "rejected record": (
+        "raw/rejected_records",
+        "INSERT INTO raw.rejected_records (stream, record_key, payload, reason, run_id, rejected_at)"
+        " VALUES ('users', '12', '{\"id\": 12}', 'email: None is not of type string', 'r1', now() AT TIME ZONE 'UTC')",
+        "at most 0 records rejected in the last 24 h"),
+    "gender outside the API's list": (
+        "raw/users", "UPDATE raw.users SET gender = 'Robot' WHERE id = 10", "gender is one of the API's values"),
+    "shared email (same user_key)": (
+        "marts/dim_users", "UPDATE marts.dim_users SET user_key = (SELECT min(user_key) FROM marts.dim_users)",
+        "user_key is unique (else two users share an email)"),
+}
+
+
+@pytest.mark.parametrize("group", rounds(WARNINGS), ids=lambda g: " + ".join(g))
+def test_a_warning_is_reported_and_passes(soda_bin, db, group):
+    for corruption in group:
+        db.execute(WARNINGS[corruption][1])
+    run = verify(soda_bin, db.info.dbname, *(WARNINGS[c][0] for c in group))
+    assert run.rc == 0, run.output
+    for corruption in group:
+        contract, _, check = WARNINGS[corruption]
+        assert run.outcomes[contract] == "PASSED_WITH_WARNINGS", (corruption, run.output)
+        assert run.checks[contract] == [("warning", check)], (corruption, run.output)
+    assert f"passed: {len(group)}, failed: 0, errors: 0\nwarnings: {len(group)}" in run.output
+
+
+def test_thresholds_come_from_the_environment(soda_bin, db):
+    db.execute(UNKNOWN_TRACK_LISTEN)
+    db.execute("UPDATE pii.users SET email = 'nobody' WHERE user_id = 11")
+    run = verify(soda_bin, db.info.dbname, "marts/fct_listens", "pii/users",
+                 QUALITY_MAX_UNKNOWN_TRACK_LISTENS="1", QUALITY_MAX_INVALID_EMAILS="1")
+    assert run.rc == 0, run.output
+    assert run.outcomes == {"marts/fct_listens": "PASSED", "pii/users": "PASSED"}, run.output
+    assert "at most 1 listens of unknown tracks" in run.output
+
+
+def baseline(db, dataset: str) -> int | None:
+    return db.execute("select baseline_rows from ops.quality_volume_change(%s)", (dataset,)).fetchone()[0]
+
+
+def test_volume_against_the_last_accepted_run(soda_bin, db):
+    """A drop beyond the bound is a gate until accepted; growth beyond it, a warning."""
+    volume = ("raw/tracks", "marts/fct_listens")
+    assert verify(soda_bin, db.info.dbname, *volume).rc == 0
+    assert (baseline(db, "raw.tracks"), baseline(db, "marts.fct_listens")) == (4, 4)
+    db.execute("DELETE FROM raw.tracks WHERE id > 1")  # -75 %
+    db.execute(
+        "INSERT INTO marts.fct_listens SELECT user_id, track_id, position + 10, history_created_at,"
+        " history_updated_at, first_seen_at, is_known_track FROM marts.fct_listens WHERE user_id = 10"
+    )  # +75 %
+    db.execute("INSERT INTO marts.fct_listens VALUES (11, 1, 30, now(), now(), now(), true)")  # +100 %
+    db.execute("INSERT INTO marts.fct_listens VALUES (11, 1, 31, now(), now(), now(), true)")  # +125 %
+    run = verify(soda_bin, db.info.dbname, *volume)
+    assert run.rc == 1, run.output
+    assert run.checks == {
+        "raw/tracks": [("gate failed", "rows dropped by at most 50 %")],
+        "marts/fct_listens": [("warning", "rows grew by at most 100 %")],
+    }, run.output
+    # A failed contract does not move its baseline, so re-running the job does not let the
+    # drop through; a passed one (warnings allowed) does.
+    assert (baseline(db, "raw.tracks"), baseline(db, "marts.fct_listens")) == (4, 9)
+    # An operator accepts the new volume once with a wider bound; it becomes the baseline.
+    run = verify(soda_bin, db.info.dbname, "raw/tracks", QUALITY_VOLUME_MAX_DROP_PCT="80")
+    assert run.rc == 0, run.output
+    assert "rows dropped by at most 80 %" in run.output
+    history = db.execute(
+        "select row_count, accepted from ops.quality_volume_history where dataset = 'raw.tracks' order by recorded_at"
+    ).fetchall()
+    assert history == [(4, True), (1, False), (1, True)]
 
 
 def test_missing_table_is_an_error(soda_bin, db):
-    db.execute("DROP TABLE marts.fct_listens")
+    db.execute("DROP TABLE marts.user_track_interactions")
     # A type a check cannot compute on: the schema check fails, the valid_min check errors.
     db.execute("ALTER TABLE marts.dim_tracks ALTER COLUMN duration_seconds TYPE text")
     db.execute("DELETE FROM raw.users")
-    rc, output, outcomes = verify(soda_bin, db.info.dbname)
-    assert rc == 3, output  # errors outrank failures
-    assert outcomes["marts/fct_listens"] == "ERROR"
-    assert outcomes["marts/dim_tracks"] == "ERROR"
-    assert outcomes["raw/users"] == "FAILED"
-    assert outcomes["raw/tracks"] == "PASSED"
-    assert "passed: 3, failed: 1, errors: 2" in output
+    run = verify(
+        soda_bin, db.info.dbname, "marts/user_track_interactions", "marts/dim_tracks", "raw/users", "raw/tracks"
+    )
+    assert run.rc == 3, run.output  # errors outrank failures
+    assert run.outcomes == {
+        "marts/user_track_interactions": "ERROR",
+        "marts/dim_tracks": "ERROR",
+        "raw/users": "FAILED",
+        "raw/tracks": "PASSED",
+    }, run.output
+    assert "passed: 1, failed: 1, errors: 2" in run.output
 
 
-def test_selected_contracts_only(soda_bin, db):
+def test_a_directory_selects_its_contracts(soda_bin, db):
     db.execute("DELETE FROM marts.dim_users")  # not selected: must not matter
-    rc, output, outcomes = verify(soda_bin, db.info.dbname, "raw/users", "marts/fct_listens")
-    assert rc == 0, output
-    assert outcomes == {"raw/users": "PASSED", "marts/fct_listens": "PASSED"}
+    contracts = QUALITY_DIR / "contracts"
+    run = verify(soda_bin, db.info.dbname, str(contracts / "pii"), str(contracts / "ops"))
+    assert run.rc == 0, run.output
+    assert run.outcomes == {"pii/users": "PASSED", "ops/identity_conflicts": "PASSED"}
 
 
 def test_unreachable_warehouse_is_an_error(soda_bin, db):
     env_port = CONN["port"]
     CONN["port"] = 1  # nothing listens on port 1
     try:
-        rc, output, outcomes = verify(soda_bin, db.info.dbname, "raw/tracks")
+        run = verify(soda_bin, db.info.dbname, "raw/tracks")
     finally:
         CONN["port"] = env_port
-    assert rc == 3, output
-    assert outcomes == {"raw/tracks": "ERROR"}
+    assert run.rc == 3, run.output
+    assert run.outcomes == {"raw/tracks": "ERROR"}

@@ -21,6 +21,7 @@ import email.utils
 import hashlib
 import json
 import random
+import re
 import threading
 import time
 import typing as t
@@ -374,7 +375,8 @@ class MoovitamixStream(RESTStream[int]):
                         self._reject(record, f"not a JSON object: {type(record).__name__}")
                         continue
                     record_id = record.get(self.id_field)
-                    ledger.observe_id(record_id, page.number)
+                    if ledger.observe_id(record_id, page.number, record):
+                        continue  # the same record served twice: loaded once
                     # Identity: same id, other created_at = the ids were redrawn.
                     key = json.dumps(record_id)
                     if key in known:
@@ -419,9 +421,18 @@ class MoovitamixStream(RESTStream[int]):
         sample = self.get_context_state(context).get("identity_sample")
         return dict(sample) if isinstance(sample, dict) else {}
 
+    @cached_property
+    def _quick_check(self) -> t.Callable[[dict[str, t.Any]], bool] | None:
+        return quick_checker(self.schema)
+
     def _problems(self, record: dict[str, t.Any]) -> str | None:
         """Return why `record` breaks the stream's schema, or None if it does not."""
-        if self._validator.is_valid(record):  # the fast path for the common case
+        # jsonschema costs ~0.1 ms a record, ~0.8 ms a 70-item history: most of the
+        # tap's CPU. The quick check only ever answers "valid" when jsonschema would.
+        quick = self._quick_check
+        if quick is not None and quick(record):
+            return None
+        if self._validator.is_valid(record):
             return None
         return "; ".join(
             f"{'/'.join(map(str, error.absolute_path)) or '(record)'}: {error.message}"
@@ -467,6 +478,74 @@ class MoovitamixStream(RESTStream[int]):
         super()._increment_stream_state(
             {self.replication_key: canonical_timestamp(value)}, context=context
         )
+
+
+_QUICK_TYPES: dict[str, t.Callable[[t.Any], bool]] = {
+    # Exact types: a bool is not an integer, 1.0 is left to jsonschema.
+    "integer": lambda value: type(value) is int,
+    "string": lambda value: type(value) is str,
+    "array": lambda value: type(value) is list,
+    "null": lambda value: value is None,
+}
+
+
+def quick_checker(schema: dict[str, t.Any]) -> t.Callable[[dict[str, t.Any]], bool] | None:
+    """Build a fast validity test for the flat schemas of this tap, or None if it cannot.
+
+    It knows `required`, `type`, `pattern`, `format: date-time` and arrays of integers;
+    a schema with any other keyword gets no quick check. It may answer False for a valid
+    record (jsonschema then decides) but never True for an invalid one.
+    """
+    if set(schema) - {"type", "properties", "required"} or schema.get("type") != "object":
+        return None
+    checks: list[t.Callable[[dict[str, t.Any]], bool]] = []
+    for name, prop in schema.get("properties", {}).items():
+        if set(prop) - {"type", "format", "pattern", "items"}:
+            return None
+        types = prop.get("type")
+        types = [types] if isinstance(types, str) else list(types or [])
+        if not types or any(kind not in _QUICK_TYPES for kind in types):
+            return None
+        item_schema = prop.get("items")
+        if item_schema is not None and item_schema != {"type": "integer"}:
+            return None
+        if prop.get("format") not in {None, "date-time"}:
+            return None
+        pattern = re.compile(prop["pattern"]) if "pattern" in prop else None
+        int_items = item_schema is not None
+        checks.append(_quick_property(name, types, prop.get("format"), pattern, int_items))
+    required = tuple(schema.get("required", ()))
+
+    def check(record: dict[str, t.Any]) -> bool:
+        return all(name in record for name in required) and all(test(record) for test in checks)
+
+    return check
+
+
+def _quick_property(
+    name: str, types: list[str], fmt: str | None, pattern: re.Pattern[str] | None, int_items: bool
+) -> t.Callable[[dict[str, t.Any]], bool]:
+    type_tests = [_QUICK_TYPES[kind] for kind in types]
+
+    def test(record: dict[str, t.Any]) -> bool:
+        if name not in record:
+            return True  # absence is `required`'s business
+        value = record[name]
+        if not any(type_test(value) for type_test in type_tests):
+            return False
+        if type(value) is str:
+            if pattern is not None and not pattern.search(value):
+                return False
+            if fmt == "date-time":
+                try:
+                    parse_timestamp(value)
+                except ValueError:
+                    return False
+        if int_items and type(value) is list:
+            return all(type(item) is int for item in value)
+        return True
+
+    return test
 
 
 class _UniverseChanged(Exception):

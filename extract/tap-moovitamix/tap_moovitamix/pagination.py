@@ -32,6 +32,7 @@ if t.TYPE_CHECKING:
     import requests
 
 FIRST_PAGE = 1
+_ABSENT = object()
 
 
 @dataclass(frozen=True)
@@ -145,13 +146,20 @@ class ReadLedger:
         self.first: Page | None = None
         self.records_read = 0
         self.pages_read = 0
-        # id -> page it was first seen on: a second sighting means items moved.
+        # id -> page it was first seen on: a second sighting means items moved, unless
+        # it is an identical repeat of a record of the previous page (`observe_id`).
         self._seen: dict[t.Hashable, int] = {}
+        # Records of the page being read and of the one before (bounded memory).
+        self._current: dict[t.Hashable, t.Any] = {}
+        self._previous: dict[t.Hashable, t.Any] = {}
+        # Identical records served again (skipped).
+        self.repeats = 0
 
     def observe_page(self, page: Page) -> None:
         """Check a page's envelope against page 1's and count its records."""
         self.pages_read += 1
         self.records_read += len(page.items)
+        self._previous, self._current = self._current, {}
         if self.first is None:
             self.first = page
             return
@@ -163,18 +171,33 @@ class ReadLedger:
             )
             raise SourceShiftedError(msg)
 
-    def observe_id(self, record_id: t.Any, page_number: int) -> None:
-        """Fail on a record id already read in this read (ids are unique per endpoint)."""
+    def observe_id(self, record_id: t.Any, page_number: int, record: t.Any = None) -> bool:
+        """Check a record id against this read; return True for a repeat to skip.
+
+        A record of the previous page (or of this one) read again exactly as it was is
+        a repeat: the API sent the previous page's last record once more (that page
+        then holds one record more). It is skipped and not counted, so `finish` still
+        compares the number of distinct records with `total`: a repeat that took
+        another record's place leaves the count short and is caught there. The same id
+        with another content, or from further back, means the source changed.
+        """
         if record_id is None or isinstance(record_id, (dict, list)):
-            return  # unusable id: such a record is rejected by validation instead
+            return False  # unusable id: such a record is rejected by validation instead
         first_page = self._seen.get(record_id)
         if first_page is not None:
+            recent = self._current.get(record_id, self._previous.get(record_id, _ABSENT))
+            if record is not None and recent == record:
+                self.records_read -= 1
+                self.repeats += 1
+                return True
             msg = (
                 f"{self.endpoint}: record id {record_id!r} read twice "
                 f"(pages {first_page} and {page_number})"
             )
             raise SourceShiftedError(msg)
         self._seen[record_id] = page_number
+        self._current[record_id] = record
+        return False
 
     def finish(self) -> None:
         """Fail unless the number of records read equals the `total` announced."""

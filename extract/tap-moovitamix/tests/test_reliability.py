@@ -372,10 +372,39 @@ def test_duplicates_across_pages_are_a_shift():
     duplicated = [*tracks[:100], tracks[99], *tracks[101:200]]  # 101 missing, 100 twice
     with requests_mock.Mocker() as mocker:
         serve(mocker, "/tracks", duplicated)
-        with pytest.raises(SourceChangedError, match="read twice"):
+        # The repeat is skipped, which leaves the read one record short of `total`.
+        with pytest.raises(SourceChangedError, match="read 199 records"):
             sync(make_tap(), "tracks")
         # Read once, then once more from page 1.
         assert [int(r.qs["page"][0]) for r in mocker.request_history] == [1, 2, 1, 2]
+
+
+def test_a_record_repeated_on_the_next_page_is_loaded_once():
+    # The stand-in's "duplicate" fault: page 2 starts with page 1's last record again
+    # and holds size + 1 records; nothing is missing, so no re-read is needed.
+    tracks = make_tracks(200)
+
+    def page_of(request: t.Any, context: t.Any) -> dict[str, t.Any]:  # noqa: ARG001
+        page = int(request.qs["page"][0])
+        items = tracks[(page - 1) * 100 : page * 100]
+        if page == 2:
+            items = [tracks[99], *items]
+        return page_json(items, total=200, pages=2, page=page)
+
+    with requests_mock.Mocker() as mocker:
+        mocker.get(f"{API_URL}/tracks", json=page_of)
+        records = sync(make_tap(), "tracks")
+        assert [int(r.qs["page"][0]) for r in mocker.request_history] == [1, 2]
+    assert [r["id"] for r in records] == [t["id"] for t in tracks]
+
+
+def test_the_same_id_with_another_content_is_a_shift():
+    tracks = make_tracks(200)
+    changed = [*tracks[:100], {**tracks[99], "name": "renamed"}, *tracks[100:200]]
+    with requests_mock.Mocker() as mocker:
+        serve(mocker, "/tracks", changed)
+        with pytest.raises(SourceChangedError, match="read twice"):
+            sync(make_tap(), "tracks")
 
 
 def test_duplicates_that_go_away_on_the_second_read_are_fine():
@@ -782,3 +811,29 @@ def test_rejects_are_counted_even_when_rejected_records_is_not_selected():
         tap.streams["rejected_records"].selected = False
         with pytest.raises(TooManyRejectsError):
             sync(tap, "tracks")
+
+
+def test_the_quick_schema_check_never_accepts_what_jsonschema_rejects():
+    from jsonschema import Draft7Validator
+
+    from tap_moovitamix.client import _FORMATS, quick_checker
+
+    tap = make_tap()
+    samples = {
+        "tracks": make_tracks(1)[0],
+        "users": make_users(1)[0],
+        "listen_history": make_listen_history(1)[0],
+    }
+    odd_values = [None, 1, 1.0, True, "x", "12:345", "2025-13-01T00:00:00", [], ["1"], [1, "2"], {}]
+    for name, record in samples.items():
+        schema = tap.streams[name].schema
+        quick = quick_checker(schema)
+        assert quick is not None, name
+        assert quick(record), name
+        validator = Draft7Validator(schema, format_checker=_FORMATS)
+        for field in record:
+            variants = [{k: v for k, v in record.items() if k != field}]
+            variants += [{**record, field: value} for value in odd_values]
+            for variant in variants:
+                if quick(variant):
+                    assert validator.is_valid(variant), (name, variant)
