@@ -124,5 +124,5 @@ stop:
 	fi
 
 clean: stop
-	rm -rf $(VENV) .meltano .pgdata .pgdata-test .mlflow .spark .logs reports \
+	rm -rf $(VENV) .meltano .pgdata .pgdata-* .mlflow .spark .logs reports \
 		transform/target transform/logs quality/output
