@@ -62,12 +62,15 @@ def connect(warehouse: WarehouseSettings) -> psycopg.Connection:
 
 
 def read_listens(conn: psycopg.Connection) -> pd.DataFrame:
-    """One row per listen-history item: (user_id, track_id). Weights are computed later."""
+    """One row per listen of a known track: (user_id, track_id). Weights are computed later."""
     try:
         with conn.cursor() as cur:
+            # Only tracks of the catalogue: a listen of an unknown track id is kept and
+            # flagged in the warehouse, but the model must never recommend that id.
             cur.execute(
-                "select user_id, track_id from marts.fct_listens "
-                "where user_id is not null and track_id is not null"
+                "select listens.user_id, listens.track_id from marts.fct_listens as listens "
+                "join marts.dim_tracks as tracks on tracks.track_id = listens.track_id "
+                "where listens.user_id is not null"
             )
             rows = cur.fetchall()
     except psycopg.errors.UndefinedTable as exc:

@@ -114,6 +114,14 @@ def test_full_run_writes_recommendations_and_registers_model(
 ) -> None:
     rows = synthetic_listens(n_users=50, n_tracks=40, items_per_user=6)
     _load(warehouse, rows, n_tracks=40)
+    # A track absent from dim_tracks that most users listened to: without the catalogue
+    # filter it would be the top candidate for the users who have not heard it yet.
+    unknown_track = 777777
+    listeners = sorted({user_id for user_id, _ in rows})[:40]
+    copy_listens = "copy marts.fct_listens (user_id, track_id, position) from stdin"
+    with warehouse.cursor() as cur, cur.copy(copy_listens) as copy:
+        for user_id in listeners:
+            copy.write_row((user_id, unknown_track, 1000))
     # Yesterday's list, for a user who is no longer in the data: must be gone after the swap.
     warehouse.execute(
         """
@@ -147,6 +155,7 @@ def test_full_run_writes_recommendations_and_registers_model(
         assert len(tracks) == 10 and not tracks & history[user_id]
         scores = [r[3] for r in user_recs]
         assert scores == sorted(scores, reverse=True)
+    assert unknown_track not in {r[2] for r in recs}
     assert {r[4] for r in recs} == {"1"}
     assert len({r[5] for r in recs}) == 1
 
