@@ -38,6 +38,11 @@ MELTANO_FILES := meltano.yml $(wildcard */*.meltano.yml) \
 
 .PHONY: help install run test lint start db-url mlflow-ui docs quality stop clean bench bench-api bench-el
 
+# Each stage keeps its own targets beside its code; they add to these lists.
+BENCH_TARGETS := bench-api bench-el
+TEST_PREREQS := .meltano/.test-installed
+-include ml/ml.mk orchestrate/ops.mk
+
 help:
 	@echo "make run        the whole daily job end to end (local Postgres, stand-in API, MLflow), then a summary"
 	@echo "make test       every test suite (own Postgres instance on port $(TEST_WAREHOUSE_PORT))"
@@ -71,7 +76,7 @@ install: .meltano/.installed
 run: .meltano/.installed
 	$(PY) -m orchestrate.run_daily
 
-test: .meltano/.test-installed
+test: $(TEST_PREREQS)
 	@$(TEST_ENV) $(PY) -m orchestrate.local_postgres start
 	@status=0; \
 	$(VENV)/bin/ruff check . || status=1; \
@@ -85,7 +90,7 @@ test: .meltano/.test-installed
 	exit $$status
 
 # Benchmarks print their figures and a baseline measured in the same run; never timed tests.
-bench: bench-api bench-el
+bench: $(BENCH_TARGETS)
 
 bench-api: $(VENV)/.installed
 	$(PY) -m api.bench
