@@ -109,6 +109,7 @@ class LocalPostgres:
                     f"the warehouse in {self.cluster_dir} already runs on port {self.running_port()},"
                     f" not {self.port}: run `make stop` first or set WAREHOUSE_PORT={self.running_port()}"
                 )
+            self.ensure_database()  # WAREHOUSE_DB may name a database this server does not have yet
             log("warehouse.already_running", url=self.url)
             return
         if port_in_use(self.port):

@@ -1,12 +1,19 @@
-"""`make run`: the whole daily job on this machine, then a short summary.
+"""`make run`: the daily job on this machine, watched: ledger, lock, alerts, report, summary.
+
+    python -m orchestrate.run_daily [--task TASK] [--run-id ID] [--verbose]
 
 Starts what the job needs and is missing (the project-local warehouse, the stand-in API
-unless MOOVITAMIX_API_URL points at a real one), runs the Meltano job `daily`, stops
-what it started except the warehouse, and prints what landed where.
+unless MOOVITAMIX_API_URL points at a real one), takes the warehouse's advisory lock
+(one run at a time), runs each task of the Meltano job `daily` (meltano.yml) as its own
+`meltano run`, records every step and its figures in ops.pipeline_* even when a step
+fails, checks the key metrics against their thresholds, alerts, refreshes the health
+report and prints a summary. `--task` runs one task of the job under a given run id:
+what an orchestrator with per-step retries calls (orchestrate/dags/).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -14,16 +21,24 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
+import psycopg
 import requests
 
+from orchestrate import alerts, figures, health
+from orchestrate.job_definition import DAILY_JOB, job_tasks, step_name
+from orchestrate.ledger import Ledger, RunLocked
 from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres
+from orchestrate.report import write_report
+from orchestrate.runlog import RunLog
 from orchestrate.startup import StartupError, log, port_in_use
+from orchestrate.steps import error_summary, run_task, task_environment
 from orchestrate.summary import print_summary
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another run is going on, try again later
 
 
 def check_java() -> None:
@@ -86,47 +101,144 @@ def stand_in_api() -> Iterator[str]:
         log("api.stopped", pid=server.pid)
 
 
-def run_job(api_url: str, run_id: str, log_path: Path) -> int:
-    """`meltano run daily`, its output shown live and kept in the run log."""
-    # The run id travels to the tap, which stamps it on rejected records.
-    env = {**os.environ, "TAP_MOOVITAMIX_API_URL": api_url, "TAP_MOOVITAMIX_RUN_ID": run_id}
-    command = [str(Path(sys.executable).with_name("meltano")), "run", "daily"]
-    log("job.start", run_id=run_id, command=" ".join(command), api_url=api_url, log=log_path)
-    with (
-        log_path.open("a") as run_log,
-        subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        ) as job,
-    ):
-        assert job.stdout is not None
-        for line in job.stdout:
-            sys.stdout.write(line)
-            run_log.write(line)
-    log("job.end", run_id=run_id, status="success" if job.returncode == 0 else "failed", exit_code=job.returncode)
-    return job.returncode
+def needs_api(tasks: list[str]) -> bool:
+    return any(task.split()[0].startswith("tap-") for task in tasks)
 
 
-def main() -> int:
-    started = time.monotonic()
-    run_id = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}"
-    log_path = PROJECT_ROOT / ".logs" / f"daily-{run_id}.log"
-    log_path.parent.mkdir(exist_ok=True)
+def collect_figures(ledger: Ledger, task: str, step: str, lines: list[str], step_started, run_started) -> list:
+    """The step's own figures; which ones depends on the plugin the task runs."""
+    plugin = task.split()[0].split(":")[0]
+    connection = ledger.connection
+    if plugin.startswith("tap-"):
+        return figures.extract_figures(step, lines) + figures.rejected_figures(connection, step, ledger.run_id)
+    if plugin.startswith("dbt"):
+        return figures.dbt_figures(step, step_started) + figures.identity_conflict_figures(
+            connection, step, run_started
+        )
+    if plugin == "soda":
+        return figures.soda_figures(step, lines)
+    if plugin == "recommender":
+        return figures.model_figures(connection, step, ledger.run_id, lines)
+    return []
+
+
+def run_steps(ledger: Ledger, tasks: list[str], first_index: int, api_url: str | None, log_path: Path,
+              runlog: RunLog, verbose: bool) -> tuple[str | None, str | None]:
+    """Run the tasks in order, stop at the first failure; (failed step, its error) or (None, None)."""
+    env = task_environment(api_url, ledger.run_id)
+    run_started = ledger.connection.execute(
+        "select started_at from ops.pipeline_runs where run_id = %s", (ledger.run_id,)
+    ).fetchone()[0]
+    with log_path.open("a") as run_log:
+        for index, task in enumerate(tasks, start=first_index):
+            step = step_name(task)
+            step_started = ledger.start_step(index, step, task)
+            runlog.event("step.start", step=step, index=index, task=task)
+            print(f"▶ step {index} {task}", flush=True)
+            code, lines = run_task(task, env, run_log, sys.stdout, verbose)
+            error = None if code == 0 else error_summary(task, code, lines)
+            ledger.finish_step(step, code, error)
+            try:
+                ledger.record_figures(collect_figures(ledger, task, step, lines, step_started, run_started))
+            except (psycopg.Error, ValueError, KeyError) as problem:
+                # Missing figures must not turn a good step into a failed one: logged instead.
+                runlog.event("figures.unavailable", level="warning", step=step, reason=str(problem)[:300])
+            runlog.event("step.end", level="info" if code == 0 else "error", step=step, exit_code=code,
+                         **({"error": error} if error else {}))
+            print(f"{'✔' if code == 0 else '✘'} step {index} {task}: {'success' if code == 0 else 'FAILED'}",
+                  flush=True)
+            if code != 0:
+                return step, error
+    return None, None
+
+
+def finish(ledger: Ledger, failed_step: str | None, error: str | None, runlog: RunLog) -> list[health.Finding]:
     try:
-        check_java()
+        ledger.record_figures(figures.warehouse_figures(ledger.connection))
+    except psycopg.Error as problem:
+        runlog.event("figures.unavailable", level="warning", step="warehouse", reason=str(problem)[:300])
+    ledger.finish_run(failed_step, error)
+    findings = health.evaluate(ledger.connection, ledger.run_id)
+    health.record(ledger.connection, ledger.run_id, findings)
+    for finding in findings:
+        if finding.breached:
+            runlog.event("threshold.breached", level="warning", metric=finding.metric, subject=finding.subject,
+                         value=finding.value, threshold=finding.threshold, message=finding.message)
+    return findings
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", help="run only this task of the job (as written in meltano.yml)")
+    parser.add_argument("--run-id", help="run id to record under (default: a new one)")
+    parser.add_argument("--verbose", action="store_true", help="show every output line, not only progress")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    run_id = args.run_id or f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+    all_tasks = job_tasks(DAILY_JOB)
+    if args.task and args.task not in all_tasks:
+        print(f"error: {args.task!r} is not a task of job {DAILY_JOB}: {all_tasks}", file=sys.stderr)
+        return 2
+    tasks = [args.task] if args.task else all_tasks
+    first_index = all_tasks.index(tasks[0]) + 1
+    logs = Path(os.environ.get("RUN_LOG_DIR", PROJECT_ROOT / ".logs"))
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"daily-{run_id}.log"
+    runlog = RunLog(run_id, logs / f"daily-{run_id}.jsonl")
+    runlog.event("run.start", job=DAILY_JOB, tasks=len(tasks), log=log_path)
+    ledger: Ledger | None = None
+    failed_step: str | None = None
+    error: str | None = None
+    findings: list[health.Finding] = []
+    report: Path | None = None
+    try:
+        if "recommender:run" in tasks:
+            check_java()
         if os.environ.get("WAREHOUSE_HOST", "127.0.0.1") in LOCAL_HOSTS:
             LocalPostgres.from_env().start()
+        ledger = Ledger(run_id)
+        ledger.acquire()
+        ledger.start_run(DAILY_JOB, os.environ.get("MELTANO_ENVIRONMENT", "dev"), str(log_path))
         external_api = os.environ.get("MOOVITAMIX_API_URL")
-        if external_api:
+        if external_api and needs_api(tasks):
             check_api(external_api)
-            code = run_job(external_api, run_id, log_path)
-        else:
-            with stand_in_api() as url:
-                code = run_job(url, run_id, log_path)
-    except StartupError as error:
+        api = stand_in_api() if needs_api(tasks) and not external_api else nullcontext(external_api)
+        with api as api_url:
+            failed_step, error = run_steps(ledger, tasks, first_index, api_url, log_path, runlog, args.verbose)
+        findings = finish(ledger, failed_step, error, runlog)
+        try:
+            report = write_report(ledger.connection)
+        except OSError as problem:  # a report that cannot be written does not fail the run
+            runlog.event("report.unwritten", level="warning", reason=str(problem))
+    except RunLocked as locked:
+        runlog.event("run.refused", level="error", reason=str(locked))
+        print(f"error: {locked}", file=sys.stderr)
+        return EXIT_LOCKED
+    except (StartupError, psycopg.Error) as problem:
+        error = f"{type(problem).__name__}: {problem}".strip()
+        runlog.event("run.error", level="error", error=error)
         print(f"error: {error}", file=sys.stderr)
-        return 1
-    print_summary(job_succeeded=code == 0, log_path=log_path, seconds=time.monotonic() - started)
-    return code
+        if ledger is not None:
+            try:
+                ledger.finish_run(failed_step or "startup", error)
+            except psycopg.Error:
+                runlog.event("ledger.unavailable", level="error")
+    finally:
+        if ledger is not None:
+            ledger.close()
+    status = "success" if error is None else "failed"
+    if error or any(f.breached for f in findings):
+        alerts.send(alerts.build_message(run_id, status, error, findings, str(report) if report else None), runlog)
+    runlog.event("run.end", status=status, seconds=round(time.monotonic() - started, 1),
+                 **({"failed_step": failed_step} if failed_step else {}))
+    runlog.close()
+    print_summary(run_id, job_succeeded=error is None, log_path=log_path, seconds=time.monotonic() - started,
+                  report=report)
+    return 0 if error is None else 1
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""The short summary `make run` prints at the end: what landed where, and where to look.
+"""The short summary `make run` prints at the end: one table of the run's steps, what
+landed where, the thresholds crossed, and where to look.
 
-It reads what the steps already leave behind rather than asking them again: the
-warehouse (rows per table), dbt's run_results.json, and the run log, where Soda prints
-its contract totals and the recommender its `event=...` lines.
+It reads what the run already recorded rather than asking the steps again: the run
+ledger (ops.pipeline_steps, ops.pipeline_health), the warehouse (rows per table), dbt's
+run_results.json, and the run log, where Soda prints its contract totals and the
+recommender its `event=...` lines.
 """
 
 from __future__ import annotations
@@ -46,12 +48,14 @@ def warehouse_url() -> str:
     return f"postgresql://{user}@{host}:{port}/{os.environ.get('WAREHOUSE_DB', 'moovitamix')}"
 
 
+def connect_warehouse() -> psycopg.Connection:
+    return psycopg.connect(warehouse_url(), password=os.environ.get("WAREHOUSE_PASSWORD") or None, autocommit=True)
+
+
 def table_rows() -> dict[str, int | None]:
     """Rows per table and the monitored figures; None for what the run did not reach."""
     counts: dict[str, int | None] = {}
-    with psycopg.connect(
-        warehouse_url(), password=os.environ.get("WAREHOUSE_PASSWORD") or None, autocommit=True
-    ) as connection:
+    with connect_warehouse() as connection:
         for table in TABLES:
             exists = connection.execute("select to_regclass(%s)", (table,)).fetchone()[0]
             counts[table] = connection.execute(f"select count(*) from {table}").fetchone()[0] if exists else None
@@ -105,21 +109,56 @@ def model_results(log_text: str) -> str:
     return f"{registered.get('name')} version {registered.get('version')} · {metrics}"
 
 
-def print_summary(job_succeeded: bool, log_path: Path, seconds: float) -> None:
+def step_table(run_id: str) -> tuple[list[str], list[str]]:
+    """The run's steps (status, seconds, key figures) and the thresholds it crossed, from the ledger."""
+    with connect_warehouse() as connection:
+        if connection.execute("select to_regclass('ops.pipeline_steps')").fetchone()[0] is None:
+            return [], []
+        steps = connection.execute(
+            "select s.step, s.status, s.duration_s, string_agg(f.subject || ' ' || f.metric || '='"
+            " || trim_scale(round(f.value::numeric, 4)), ', ' order by f.subject, f.metric)"
+            " filter (where f.metric in ('records_read', 'records_loaded', 'retries', 'http_429',"
+            " 'models_success', 'tests_pass', 'tests_fail', 'contracts_passed', 'contracts_failed',"
+            " 'ndcg_at_10', 'popularity_ndcg_at_10', 'users_scored'))"
+            " from ops.pipeline_steps s left join ops.pipeline_figures f using (run_id, step)"
+            " where s.run_id = %s group by s.step_index, s.step, s.status, s.duration_s order by s.step_index",
+            (run_id,),
+        ).fetchall()
+        breaches = connection.execute(
+            "select metric, subject, message from ops.pipeline_health where run_id = %s and breached"
+            " order by metric, subject",
+            (run_id,),
+        ).fetchall()
+    lines = [f"  {'step':<32} {'status':<8} {'seconds':>8}  figures"]
+    for step, status, seconds, figures in steps:
+        shown = "-" if seconds is None else f"{seconds:.1f}"
+        lines.append(f"  {step:<32} {status:<8} {shown:>8}  {figures or ''}".rstrip())
+    return lines, [f"  {metric} · {subject}: {message}" for metric, subject, message in breaches]
+
+
+def print_summary(run_id: str, job_succeeded: bool, log_path: Path, seconds: float, report: Path | None) -> None:
     log_text = log_path.read_text(errors="replace") if log_path.exists() else ""
     status = "SUCCESS" if job_succeeded else "FAILED"
     print()
-    print(f"=== MooVitamix daily run: {status} in {seconds:.0f} s ===")
+    print(f"=== MooVitamix daily run: {status} in {seconds:.0f} s (run {run_id}) ===")
     try:
+        steps, breaches = step_table(run_id)
+        print("\n".join(steps))
+        print()
         for table, rows in table_rows().items():
             print(f"  {table:<32} {'-' if rows is None else rows:>8}")
     except psycopg.Error as error:
+        steps, breaches = [], []
         print(f"  warehouse unreachable: {error}".rstrip())
     print(f"  {'dbt build':<32} {dbt_results()}")
     print(f"  {'Soda contracts':<32} {soda_results(log_text)}")
     print(f"  {'model':<32} {model_results(log_text)}")
+    print(f"Thresholds crossed: {len(breaches)}")
+    for breach in breaches:
+        print(breach)
     print("Where to look:")
-    print(f"  warehouse   psql {warehouse_url()}")
-    print(f"  run log     {log_path}")
+    print(f"  warehouse   psql {warehouse_url()}  (ledger: ops.pipeline_runs, ops.pipeline_steps)")
+    print(f"  run log     {log_path}  (JSON lines: {log_path.with_suffix('.jsonl')})")
     print("  MLflow      make mlflow-ui  (http://127.0.0.1:5000)")
     print("  dbt docs    make docs  (http://127.0.0.1:8080)")
+    print(f"  health report {report if report else 'not written (see the errors above)'}")

@@ -1,4 +1,4 @@
-"""``moovitamix-ml``: the recommender job's command line."""
+"""``moovitamix-ml``: the recommender's command line (run, evaluate, serve)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .errors import RecommenderError
 from .events import emit, setup_logging
@@ -15,26 +16,44 @@ from .settings import Settings
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="moovitamix-ml",
-        description="Train, evaluate, register and score the MooVitamix ALS recommender.",
+        description="Train, evaluate, gate, score and serve the MooVitamix ALS recommender.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser(
         "run",
-        help="train + evaluate + register in MLflow + write ml.user_recommendations",
+        help="decide ► train + evaluate + gate in MLflow ► write ml.user_recommendations",
         description="Every option defaults to its environment variable (see README), "
         "then to the built-in default.",
     )
-    run.add_argument("--rank", type=int, help="ALS rank (env ALS_RANK, default 16)")
-    run.add_argument(
-        "--reg-param", type=float, help="ALS regParam (env ALS_REG_PARAM, default 0.1)"
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="train and evaluate on a CSV; the last stdout line is the metrics as JSON",
     )
-    run.add_argument("--alpha", type=float, help="ALS alpha (env ALS_ALPHA, default 10)")
-    run.add_argument("--max-iter", type=int, help="ALS maxIter (env ALS_MAX_ITER, default 10)")
-    run.add_argument("--seed", type=int, help="ALS seed (env ALS_SEED, default 42)")
-    run.add_argument(
-        "--top-n", type=int, help="recommendations per user (env RECOMMENDATIONS_TOP_N, default 10)"
+    evaluate.add_argument(
+        "--interactions",
+        type=Path,
+        required=True,
+        help="CSV of user_id,track_id[,weight][,timestamp]",
     )
-    run.add_argument("--spark-master", help="Spark master URL (env SPARK_MASTER, default local[*])")
+    for command in (run, evaluate):
+        command.add_argument("--rank", type=int, help="ALS rank (env ALS_RANK)")
+        command.add_argument("--reg-param", type=float, help="ALS regParam (env ALS_REG_PARAM)")
+        command.add_argument("--alpha", type=float, help="ALS alpha (env ALS_ALPHA)")
+        command.add_argument("--max-iter", type=int, help="ALS maxIter (env ALS_MAX_ITER)")
+        command.add_argument("--seed", type=int, help="ALS seed (env ALS_SEED)")
+        command.add_argument("--spark-master", help="Spark master URL (env SPARK_MASTER)")
+    run.add_argument(
+        "--top-n", type=int, help="recommendations per user (env RECOMMENDATIONS_TOP_N)"
+    )
+    run.add_argument(
+        "--force-retrain",
+        action="store_const",
+        const=True,
+        help="retrain even if the interactions did not change (env RETRAIN_FORCE)",
+    )
+    serve = sub.add_parser("serve", help="the read API on ml.user_recommendations")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8200)
     return parser
 
 
@@ -44,26 +63,52 @@ def _fail(reason: str, code: int = 1) -> int:
     return code
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        name: getattr(args, name, None)
+        for name in (
+            "rank",
+            "reg_param",
+            "alpha",
+            "max_iter",
+            "seed",
+            "spark_master",
+            "top_n",
+            "force_retrain",
+        )
+    }
+    return Settings.from_env().with_overrides(**overrides)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     setup_logging()
     try:
-        settings = Settings.from_env().with_overrides(
-            rank=args.rank,
-            reg_param=args.reg_param,
-            alpha=args.alpha,
-            max_iter=args.max_iter,
-            seed=args.seed,
-            top_n=args.top_n,
-            spark_master=args.spark_master,
-        )
+        settings = _settings(args)
     except ValueError as exc:  # a malformed environment variable
         return _fail(str(exc))
     # Imported here so `--help` and settings errors answer without loading Spark/MLflow.
-    from .pipeline import run
-
     try:
-        run(settings)
+        if args.command == "serve":
+            import uvicorn
+
+            from .serve import create_app
+
+            uvicorn.run(
+                create_app(settings.warehouse),
+                host=args.host,
+                port=args.port,
+                log_level="warning",
+                access_log=False,
+            )
+        elif args.command == "evaluate":
+            from .offline import evaluate_csv, print_result
+
+            print_result(evaluate_csv(args.interactions, settings))
+        else:
+            from .pipeline import run
+
+            run(settings)
     except RecommenderError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:

@@ -1,4 +1,5 @@
-"""Warehouse I/O with psycopg: read the listen history, replace the recommendations.
+"""Warehouse I/O with psycopg: read the interactions, keep the id mapping, replace the
+recommendations.
 
 Spark's JDBC source is not used on purpose: the PostgreSQL JDBC jar cannot be
 downloaded at run time on these machines, and the data is small enough to pass
@@ -7,8 +8,11 @@ through the driver.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 import psycopg
@@ -17,14 +21,10 @@ from psycopg import sql
 from .errors import RecommenderError
 from .settings import WarehouseSettings
 
-LISTENS_TABLE = "marts.fct_listens"
-RECOMMENDATIONS_SCHEMA = "ml"
-RECOMMENDATIONS_TABLE = "user_recommendations"
+INTERACTIONS_TABLE = "marts.user_track_interactions"
+RECOMMENDATIONS_TABLE = "ml.user_recommendations"
 
-# ALS stores ids as 32-bit ints; a larger id would be silently corrupted by the cast.
-INT32_MAX = 2**31 - 1
-
-CREATE_RECOMMENDATIONS_DDL = """
+CREATE_ML_DDL = """
 create schema if not exists ml;
 create table if not exists ml.user_recommendations (
     user_id       bigint           not null,
@@ -35,14 +35,32 @@ create table if not exists ml.user_recommendations (
     generated_at  timestamptz      not null,
     primary key (user_id, rank)
 );
+-- The persistent id -> dense index mapping ALS trains with (see idmap.py): rows are only
+-- ever added, so an index keeps meaning the same user or track from one day to the next.
+create table if not exists ml.user_index (
+    user_id bigint primary key, idx integer not null unique
+);
+create table if not exists ml.track_index (
+    track_id bigint primary key, idx integer not null unique
+);
 """
 
-
-# (user_id, rank, track_id, score), the shape produced by recommender.score.
+# (user_id, rank, track_id, score), the shape the pipeline publishes.
 RecommendationRow = tuple[int, int, int, float]
 
 
-def connect(warehouse: WarehouseSettings) -> psycopg.Connection:
+@dataclass(frozen=True)
+class DataVersion:
+    """What the model learnt from, logged with every MLflow run."""
+
+    interactions_rows: int
+    # Newest last_seen_at of the interactions: when their latest listen was loaded.
+    max_updated_at: str
+    # dbt's invocation id of the build that produced the marts ("unknown" outside the job).
+    dbt_run_id: str
+
+
+def connect(warehouse: WarehouseSettings, autocommit: bool = False) -> psycopg.Connection:
     try:
         return psycopg.connect(
             host=warehouse.host,
@@ -52,6 +70,7 @@ def connect(warehouse: WarehouseSettings) -> psycopg.Connection:
             dbname=warehouse.dbname,
             connect_timeout=warehouse.connect_timeout_s,
             application_name="moovitamix-recommender",
+            autocommit=autocommit,
         )
     except psycopg.OperationalError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -61,42 +80,86 @@ def connect(warehouse: WarehouseSettings) -> psycopg.Connection:
         ) from exc
 
 
-def read_listens(conn: psycopg.Connection) -> pd.DataFrame:
-    """One row per listen of a known track: (user_id, track_id). Weights are computed later."""
+def _fetch(conn: psycopg.Connection, query: str, columns: list[str]) -> pd.DataFrame:
     try:
         with conn.cursor() as cur:
-            # Only tracks of the catalogue: a listen of an unknown track id is kept and
-            # flagged in the warehouse, but the model must never recommend that id.
-            cur.execute(
-                "select listens.user_id, listens.track_id from marts.fct_listens as listens "
-                "join marts.dim_tracks as tracks on tracks.track_id = listens.track_id "
-                "where listens.user_id is not null"
-            )
+            cur.execute(query)
             rows = cur.fetchall()
     except psycopg.errors.UndefinedTable as exc:
         conn.rollback()
-        raise RecommenderError(
-            f"{LISTENS_TABLE} does not exist (build the dbt marts first)"
-        ) from exc
-    finally:
-        # A read-only job must not leave a transaction open (it would hold a snapshot).
-        if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            conn.rollback()
-    if not rows:
-        raise RecommenderError(f"{LISTENS_TABLE} is empty")
-    listens = pd.DataFrame(rows, columns=["user_id", "track_id"]).astype("int64")
-    too_big = listens[(listens.user_id > INT32_MAX) | (listens.track_id > INT32_MAX)]
-    too_small = listens[(listens.user_id < 0) | (listens.track_id < 0)]
-    if not too_big.empty or not too_small.empty:
-        raise RecommenderError(
-            f"{LISTENS_TABLE} has ids outside 0..{INT32_MAX}, which ALS cannot index"
-        )
-    return listens
+        raise RecommenderError(f"{str(exc).splitlines()[0]} (build the dbt marts first)") from exc
+    return pd.DataFrame(rows, columns=columns)
 
 
-def ensure_recommendations_table(conn: psycopg.Connection) -> None:
-    with conn.transaction(), conn.cursor() as cur:
-        cur.execute(CREATE_RECOMMENDATIONS_DDL)
+def read_interactions(conn: psycopg.Connection) -> pd.DataFrame:
+    """(user_id, track_id, weight, seen_at) for tracks of the catalogue only: a listen of
+    an unknown track id stays flagged in the warehouse, but the model must never
+    recommend that id."""
+    frame = _fetch(
+        conn,
+        "select i.user_id, i.track_id, i.listen_count, i.first_seen_at "
+        f"from {INTERACTIONS_TABLE} as i "
+        "join marts.dim_tracks as t on t.track_id = i.track_id",
+        ["user_id", "track_id", "weight", "seen_at"],
+    )
+    if frame.empty:
+        raise RecommenderError(f"{INTERACTIONS_TABLE} is empty")
+    return frame.astype({"user_id": "int64", "track_id": "int64", "weight": "float32"})
+
+
+def read_users(conn: psycopg.Connection) -> pd.DataFrame:
+    """(user_id, favorite_genre) of every known user: the cold-start input."""
+    return _fetch(
+        conn, "select user_id, favorite_genre from marts.dim_users", ["user_id", "favorite_genre"]
+    ).astype({"user_id": "int64"})
+
+
+def read_track_genres(conn: psycopg.Connection) -> pd.DataFrame:
+    return _fetch(conn, "select track_id, genre from marts.dim_tracks", ["track_id", "genre"])
+
+
+def data_version(conn: psycopg.Connection, rows: int, project_root: Path) -> DataVersion:
+    newest = conn.execute(f"select max(last_seen_at) from {INTERACTIONS_TABLE}").fetchone()
+    return DataVersion(
+        interactions_rows=rows,
+        max_updated_at=newest[0].isoformat() if newest and newest[0] else "none",
+        dbt_run_id=dbt_invocation_id(project_root),
+    )
+
+
+def dbt_invocation_id(project_root: Path) -> str:
+    """The invocation id of the last dbt command run in the project (dbt writes it into
+    target/run_results.json); the daily job runs dbt build right before this job."""
+    results = project_root / "transform" / "target" / "run_results.json"
+    try:
+        return str(json.loads(results.read_text())["metadata"]["invocation_id"])
+    except (OSError, ValueError, KeyError):
+        return "unknown"
+
+
+def ensure_ml_schema(conn: psycopg.Connection) -> None:
+    with conn.transaction():
+        conn.execute(CREATE_ML_DDL)
+
+
+def load_mapping(conn: psycopg.Connection, kind: str) -> pd.Series:
+    """id -> index of ``kind`` ("user" or "track")."""
+    table = sql.Identifier("ml", f"{kind}_index")
+    rows = conn.execute(
+        sql.SQL("select {}, idx from {}").format(sql.Identifier(f"{kind}_id"), table)
+    ).fetchall()
+    ids = pd.Index([r[0] for r in rows], dtype="int64")
+    return pd.Series([r[1] for r in rows], index=ids, dtype="int64")
+
+
+def save_mapping(conn: psycopg.Connection, kind: str, new_entries: pd.Series) -> None:
+    if new_entries.empty:
+        return
+    table = sql.Identifier("ml", f"{kind}_index")
+    copy = sql.SQL("copy {} ({}, idx) from stdin").format(table, sql.Identifier(f"{kind}_id"))
+    with conn.transaction(), conn.cursor() as cur, cur.copy(copy) as writer:
+        for raw_id, idx in new_entries.items():
+            writer.write_row((int(raw_id), int(idx)))
 
 
 def replace_recommendations(
@@ -111,14 +174,13 @@ def replace_recommendations(
     readers for the length of the load, while DELETE lets them keep reading the old
     snapshot until commit.
     """
-    ensure_recommendations_table(conn)
-    table = sql.Identifier(RECOMMENDATIONS_SCHEMA, RECOMMENDATIONS_TABLE)
     written = 0
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute(sql.SQL("delete from {}").format(table))
-        copy_stmt = sql.SQL(
-            "copy {} (user_id, rank, track_id, score, model_version, generated_at) from stdin"
-        ).format(table)
+        cur.execute(f"delete from {RECOMMENDATIONS_TABLE}")
+        copy_stmt = (
+            f"copy {RECOMMENDATIONS_TABLE} "
+            "(user_id, rank, track_id, score, model_version, generated_at) from stdin"
+        )
         with cur.copy(copy_stmt) as copy:
             for user_id, rank, track_id, score in recommendations:
                 copy.write_row(

@@ -4,13 +4,16 @@ Conventions (the usual ones for top-K recommendation):
 - precision@K divides by K even when fewer than K items were recommended, so a model
   that cannot fill its list is penalised;
 - recall@K divides by the number of relevant items;
-- NDCG@K uses binary relevance, gain 1/log2(rank + 1), ideal = all relevant items first.
+- NDCG@K uses binary relevance, gain 1/log2(rank + 1), ideal = all relevant items first;
+- AP@K (averaged into MAP@K) sums precision@i at each hit i <= K and divides by
+  min(|relevant|, K), so a perfect list scores 1 even when more than K items are relevant;
+- catalogue coverage is the share of the catalogue that appears in at least one list.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 
 
 def hits_at_k(recommended: Sequence[int], relevant: Set[int], k: int) -> int:
@@ -45,6 +48,27 @@ def ndcg_at_k(recommended: Sequence[int], relevant: Set[int], k: int) -> float:
     return dcg / ideal
 
 
+def average_precision_at_k(recommended: Sequence[int], relevant: Set[int], k: int) -> float:
+    if k <= 0:
+        raise ValueError("k must be positive")
+    if not relevant:
+        return 0.0
+    hits = 0
+    total = 0.0
+    for position, item in enumerate(recommended[:k], start=1):
+        if item in relevant:
+            hits += 1
+            total += hits / position
+    return total / min(len(relevant), k)
+
+
+def catalogue_coverage(lists: Iterable[Sequence[int]], catalogue_size: int, k: int) -> float:
+    if catalogue_size <= 0:
+        raise ValueError("the catalogue is empty")
+    shown = {item for items in lists for item in items[:k]}
+    return len(shown) / catalogue_size
+
+
 def mean_ranking_metrics(
     recommended_by_user: Mapping[int, Sequence[int]],
     relevant_by_user: Mapping[int, Set[int]],
@@ -56,11 +80,16 @@ def mean_ranking_metrics(
     users = [user for user, relevant in relevant_by_user.items() if relevant]
     if not users:
         raise ValueError("no user has relevant items to evaluate against")
-    totals = {f"precision_at_{k}": 0.0, f"recall_at_{k}": 0.0, f"ndcg_at_{k}": 0.0}
+    functions = {
+        f"precision_at_{k}": precision_at_k,
+        f"recall_at_{k}": recall_at_k,
+        f"map_at_{k}": average_precision_at_k,
+        f"ndcg_at_{k}": ndcg_at_k,
+    }
+    totals = dict.fromkeys(functions, 0.0)
     for user in users:
         recommended = recommended_by_user.get(user, [])
         relevant = relevant_by_user[user]
-        totals[f"precision_at_{k}"] += precision_at_k(recommended, relevant, k)
-        totals[f"recall_at_{k}"] += recall_at_k(recommended, relevant, k)
-        totals[f"ndcg_at_{k}"] += ndcg_at_k(recommended, relevant, k)
+        for name, function in functions.items():
+            totals[name] += function(recommended, relevant, k)
     return {name: total / len(users) for name, total in totals.items()}

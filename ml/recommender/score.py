@@ -1,61 +1,67 @@
-"""Top-N recommendation lists. Evaluation and serving both go through ``top_n_unseen``
-so the offline metrics measure exactly what users get."""
+"""ALS top-N lists. Evaluation and serving both go through ``als_top_n`` so the offline
+metrics measure exactly what users get: listened tracks removed, best n kept."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import pandas as pd
 from pyspark.ml.recommendation import ALSModel
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from .interactions import max_items_per_user
+from .interactions import to_spark
+from .popularity import Ranked
 
 
 def als_candidates(model: ALSModel, users: DataFrame, n: int) -> DataFrame:
-    """(user_id, track_id, score): ALS's n best-scored tracks for each given user."""
-    recs = model.recommendForUserSubset(users.select("user_id").distinct(), n)
-    return recs.select("user_id", F.explode("recommendations").alias("rec")).select(
-        "user_id",
-        F.col("rec.track_id").alias("track_id"),
+    """(user_idx, track_idx, score): ALS's n best-scored tracks for each given user the
+    model knows (ALS silently drops users it was not trained on)."""
+    recs = model.recommendForUserSubset(users.select("user_idx").distinct(), n)
+    return recs.select("user_idx", F.explode("recommendations").alias("rec")).select(
+        "user_idx",
+        F.col("rec.track_idx").alias("track_idx"),
         F.col("rec.rating").cast("double").alias("score"),
     )
 
 
-def popularity_candidates(train: DataFrame, users: DataFrame, n: int) -> DataFrame:
-    """(user_id, track_id, score): the n tracks with the most distinct listeners, for everyone."""
-    top_tracks = (
-        train.groupBy("track_id")
-        .agg(F.countDistinct("user_id").cast("double").alias("score"))
-        .orderBy(F.desc("score"), F.asc("track_id"))
-        .limit(n)
-    )
-    return users.select("user_id").distinct().crossJoin(top_tracks)
-
-
 def top_n_unseen(candidates: DataFrame, seen: DataFrame, n: int) -> DataFrame:
-    """(user_id, rank, track_id, score): drop tracks the user already listened to, keep n.
+    """(user_idx, rank, track_idx, score): drop tracks the user already listened to, keep n.
 
-    Ties in score are broken by track_id so the lists (and the table) are reproducible.
+    Ties in score are broken by track_idx so the lists are reproducible.
     """
     unseen = candidates.join(
-        seen.select("user_id", "track_id").distinct(), ["user_id", "track_id"], "left_anti"
+        seen.select("user_idx", "track_idx").distinct(), ["user_idx", "track_idx"], "left_anti"
     )
-    order = Window.partitionBy("user_id").orderBy(F.desc("score"), F.asc("track_id"))
+    order = Window.partitionBy("user_idx").orderBy(F.desc("score"), F.asc("track_idx"))
     return (
         unseen.withColumn("rank", F.row_number().over(order))
         .where(F.col("rank") <= n)
-        .select("user_id", "rank", "track_id", "score")
+        .select("user_idx", "rank", "track_idx", "score")
     )
 
 
-def candidate_count(n: int, seen: DataFrame) -> int:
-    """Ask for n + the longest history: even a user whose every listened track scores
-    highest still keeps n unseen candidates after filtering."""
-    return n + max_items_per_user(seen)
+def als_top_n(
+    spark: SparkSession,
+    model: ALSModel,
+    seen: pd.DataFrame,
+    users: Iterable[int],
+    n: int,
+) -> dict[int, Ranked]:
+    """user_idx -> n best unseen (track_idx, score) for each user the model knows.
 
-
-def recommend_als(model: ALSModel, seen: DataFrame, users: DataFrame, n: int) -> DataFrame:
-    return top_n_unseen(als_candidates(model, users, candidate_count(n, seen)), seen, n)
-
-
-def recommend_popular(train: DataFrame, users: DataFrame, n: int) -> DataFrame:
-    return top_n_unseen(popularity_candidates(train, users, candidate_count(n, train)), train, n)
+    ALS is asked for n + the longest history candidates, so even a user whose every
+    listened track scores highest keeps n unseen ones after filtering.
+    """
+    user_frame = spark.createDataFrame(pd.DataFrame({"user_idx": list(users)}, dtype="int32"))
+    longest = int(seen.groupby("user_idx").size().max()) if len(seen) else 0
+    seen_frame = to_spark(spark, seen)
+    rows = (
+        top_n_unseen(als_candidates(model, user_frame, n + longest), seen_frame, n)
+        .toPandas()
+        .sort_values(["user_idx", "rank"])
+    )
+    lists: dict[int, Ranked] = {}
+    for user, track, score in zip(rows["user_idx"], rows["track_idx"], rows["score"], strict=True):
+        lists.setdefault(int(user), []).append((int(track), float(score)))
+    return lists

@@ -69,7 +69,10 @@ class AlsParams:
     cold_start_strategy: str = "drop"
     # ALS splits users and items into blocks; Spark's default of 10 x 10 makes 100
     # tiny tasks per step on a 2-core machine, most of the time being scheduling.
-    num_blocks: int = 4
+    num_blocks: int = 2
+    # Checkpoint the factor RDDs every N iterations: cuts the lineage of long runs
+    # (needs the checkpoint directory that spark.build_spark sets).
+    checkpoint_interval: int = 5
 
     @classmethod
     def from_env(cls) -> AlsParams:
@@ -80,6 +83,7 @@ class AlsParams:
             max_iter=_env_int("ALS_MAX_ITER", cls.max_iter),
             seed=_env_int("ALS_SEED", cls.seed),
             num_blocks=_env_int("ALS_NUM_BLOCKS", cls.num_blocks),
+            checkpoint_interval=_env_int("ALS_CHECKPOINT_INTERVAL", cls.checkpoint_interval),
         )
 
     def as_mlflow_params(self) -> dict[str, Any]:
@@ -92,13 +96,57 @@ class AlsParams:
             "als_implicit_prefs": True,
             "als_cold_start_strategy": self.cold_start_strategy,
             "als_num_blocks": self.num_blocks,
+            "als_checkpoint_interval": self.checkpoint_interval,
         }
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "true", "yes"}:
+        return True
+    if raw in {"0", "false", "no"}:
+        return False
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """When to retrain and when a new model may replace the champion (see policy.py)."""
+
+    # Promotion: challenger NDCG@10 >= champion NDCG@10 - tolerance (same hold-out) ...
+    gate_ndcg_tolerance: float = 0.002
+    # ... and >= this multiple of the popularity baseline's NDCG@10 ("clearly above").
+    gate_min_popularity_lift: float = 1.2
+    # Forced retrain when the champion, scored on today's hold-out, falls under this
+    # multiple of today's popularity baseline ...
+    retrain_min_champion_lift: float = 1.2
+    # ... or when it was trained more than this many days ago.
+    max_model_age_days: float = 7.0
+    # Operator's override: retrain even if the interactions did not change.
+    force_retrain: bool = False
+
+    @classmethod
+    def from_env(cls) -> PolicySettings:
+        return cls(
+            gate_ndcg_tolerance=_env_float("GATE_NDCG_TOLERANCE", cls.gate_ndcg_tolerance),
+            gate_min_popularity_lift=_env_float(
+                "GATE_MIN_POPULARITY_LIFT", cls.gate_min_popularity_lift
+            ),
+            retrain_min_champion_lift=_env_float(
+                "RETRAIN_MIN_CHAMPION_LIFT", cls.retrain_min_champion_lift
+            ),
+            max_model_age_days=_env_float("RETRAIN_MAX_MODEL_AGE_DAYS", cls.max_model_age_days),
+            force_retrain=_env_bool("RETRAIN_FORCE", cls.force_retrain),
+        )
 
 
 @dataclass(frozen=True)
 class Settings:
     warehouse: WarehouseSettings = field(default_factory=WarehouseSettings)
     als: AlsParams = field(default_factory=AlsParams)
+    policy: PolicySettings = field(default_factory=PolicySettings)
     project_root: Path = field(default_factory=Path.cwd)
     spark_master: str = "local[*]"
     # A 2-core machine and a few thousand rows: Spark's default of 200 shuffle
@@ -107,6 +155,12 @@ class Settings:
     top_n: int = 10
     eval_k: int = 10
     holdout_seed: int = 42
+    # Share of each user's items held out when the data has no usable time (per-user split);
+    # with time, the share of the newest interactions held out (time-based split).
+    holdout_fraction: float = 0.2
+    # The ledger's run id: the orchestrator's (MOOVITAMIX_RUN_ID) so one id follows a
+    # daily run through every step; generated when the job runs alone.
+    run_id: str = ""
     mlflow_tracking_uri: str = ""
     # Empty: <project_root>/.mlflow/artifacts, beside the default sqlite store.
     mlflow_artifact_root: str = ""
@@ -133,12 +187,15 @@ class Settings:
         return cls(
             warehouse=WarehouseSettings.from_env(),
             als=AlsParams.from_env(),
+            policy=PolicySettings.from_env(),
             project_root=project_root,
             spark_master=_env_str("SPARK_MASTER", "local[*]"),
             spark_shuffle_partitions=_env_int("SPARK_SHUFFLE_PARTITIONS", 4),
             top_n=_env_int("RECOMMENDATIONS_TOP_N", 10),
             eval_k=_env_int("EVAL_K", 10),
             holdout_seed=_env_int("HOLDOUT_SEED", 42),
+            holdout_fraction=_env_float("HOLDOUT_FRACTION", 0.2),
+            run_id=_env_str("MOOVITAMIX_RUN_ID", ""),
             mlflow_tracking_uri=_env_str("MLFLOW_TRACKING_URI", "") or default_tracking,
             mlflow_artifact_root=_env_str("MLFLOW_ARTIFACT_ROOT", ""),
             mlflow_experiment=_env_str("MLFLOW_EXPERIMENT_NAME", "moovitamix-recommender"),
@@ -148,6 +205,14 @@ class Settings:
     def with_overrides(self, **overrides: Any) -> Settings:
         """Apply CLI options (``None`` means "not given": keep the env/default value)."""
         als_fields = {"rank", "reg_param", "alpha", "max_iter", "seed"}
-        als_changes = {k: v for k, v in overrides.items() if k in als_fields and v is not None}
-        top_changes = {k: v for k, v in overrides.items() if k not in als_fields and v is not None}
-        return replace(self, als=replace(self.als, **als_changes), **top_changes)
+        policy_fields = {"force_retrain"}
+        given = {k: v for k, v in overrides.items() if v is not None}
+        als_changes = {k: v for k, v in given.items() if k in als_fields}
+        policy_changes = {k: v for k, v in given.items() if k in policy_fields}
+        top_changes = {k: v for k, v in given.items() if k not in als_fields | policy_fields}
+        return replace(
+            self,
+            als=replace(self.als, **als_changes),
+            policy=replace(self.policy, **policy_changes),
+            **top_changes,
+        )

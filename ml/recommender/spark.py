@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -68,3 +70,18 @@ def build_spark(
     # overflow the stack.
     spark.sparkContext.setCheckpointDir(str(checkpoint_dir.resolve()))
     return spark
+
+
+@contextmanager
+def spark_session(
+    master: str, checkpoint_dir: Path, shuffle_partitions: int
+) -> Iterator[SparkSession]:
+    """A session for one job; stopped at the end only if this job created it: a caller
+    (a notebook, the test suite) that already has one keeps it."""
+    existing = SparkSession.getActiveSession()
+    spark = build_spark(master, checkpoint_dir, shuffle_partitions)
+    try:
+        yield spark
+    finally:
+        if existing is None:
+            spark.stop()

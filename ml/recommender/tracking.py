@@ -16,13 +16,23 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 # tables...", "Created version '3'..."); the job logs its own lines for those events.
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
+import time
+
 import mlflow
 import mlflow.spark
 import pyspark
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from pyspark.ml import PipelineModel
 from pyspark.ml.recommendation import ALSModel
 
+from .policy import Champion
 from .settings import Settings
+
+CHAMPION_ALIAS = "champion"
+# Tag of every run that trained a model: the fingerprint of the interactions it learnt
+# from, which the retraining policy compares with today's.
+FINGERPRINT_TAG = "data_fingerprint"
 
 
 @dataclass(frozen=True)
@@ -93,4 +103,49 @@ def log_and_register_model(
         model_uri=f"models:/{settings.registered_model_name}/{version}",
         name=settings.registered_model_name,
         version=str(version),
+    )
+
+
+def champion(settings: Settings) -> Champion | None:
+    """The version behind the ``champion`` alias, its age and its logged NDCG@10."""
+    client = MlflowClient()
+    try:
+        version = client.get_model_version_by_alias(settings.registered_model_name, CHAMPION_ALIAS)
+    except MlflowException:  # no registered model yet, or no alias set
+        return None
+    metrics = client.get_run(version.run_id).data.metrics if version.run_id else {}
+    age_days = (time.time() * 1000 - version.creation_timestamp) / 86_400_000
+    return Champion(
+        version=str(version.version),
+        age_days=age_days,
+        ndcg_at_10=metrics.get("model_ndcg_at_10"),
+    )
+
+
+def last_trained_fingerprint(experiment_id: str) -> str | None:
+    runs = MlflowClient().search_runs(
+        [experiment_id],
+        filter_string=f"tags.{FINGERPRINT_TAG} != ''",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return runs[0].data.tags.get(FINGERPRINT_TAG) if runs else None
+
+
+def load_champion(settings: Settings, dfs_tmpdir: Path) -> ALSModel:
+    dfs_tmpdir.mkdir(parents=True, exist_ok=True)
+    loaded = mlflow.spark.load_model(
+        f"models:/{settings.registered_model_name}@{CHAMPION_ALIAS}",
+        dfs_tmpdir=str(dfs_tmpdir.resolve()),
+    )
+    # mlflow.spark saves a bare model wrapped in a one-stage PipelineModel.
+    model = loaded.stages[0] if isinstance(loaded, PipelineModel) else loaded
+    if not isinstance(model, ALSModel):
+        raise RuntimeError(f"the champion is a {type(model).__name__}, not an ALSModel")
+    return model
+
+
+def promote(settings: Settings, version: str) -> None:
+    MlflowClient().set_registered_model_alias(
+        settings.registered_model_name, CHAMPION_ALIAS, version
     )

@@ -1,23 +1,27 @@
-"""Fit ALS and evaluate it against a popularity baseline on a per-user hold-out."""
+"""Fit ALS, and evaluate it, a popularity baseline and (optionally) the current champion
+on the same hold-out."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
+import pandas as pd
 from pyspark.ml.recommendation import ALS, ALSModel
-from pyspark.sql import DataFrame
+from pyspark.sql import SparkSession
 
 from .errors import RecommenderError
-from .interactions import holdout_split
-from .metrics import mean_ranking_metrics
-from .score import recommend_als, recommend_popular
+from .interactions import Split, relevant_by_user, seen_by_user, to_spark
+from .metrics import catalogue_coverage, mean_ranking_metrics
+from .popularity import Popularity, popularity_lists
+from .score import als_top_n
 from .settings import AlsParams
 
 
 def build_als(params: AlsParams) -> ALS:
     return ALS(
-        userCol="user_id",
-        itemCol="track_id",
+        userCol="user_idx",
+        itemCol="track_idx",
         ratingCol="weight",
         # Listens are implicit feedback (confidence), not explicit ratings.
         implicitPrefs=True,
@@ -29,74 +33,92 @@ def build_als(params: AlsParams) -> ALS:
         coldStartStrategy=params.cold_start_strategy,
         numUserBlocks=params.num_blocks,
         numItemBlocks=params.num_blocks,
+        checkpointInterval=params.checkpoint_interval,
     )
 
 
-def fit_als(interactions: DataFrame, params: AlsParams) -> ALSModel:
-    return build_als(params).fit(interactions)
+def fit_als(spark: SparkSession, interactions: pd.DataFrame, params: AlsParams) -> ALSModel:
+    frame = to_spark(spark, interactions).cache()
+    try:
+        return build_als(params).fit(frame)
+    finally:
+        frame.unpersist()
 
 
 class NothingToHoldOut(RecommenderError):
     """No user has two distinct tracks, so no hold-out evaluation is possible."""
 
 
+def ranking_metrics(
+    lists: Mapping[int, Sequence[int]],
+    relevant: Mapping[int, Set[int]],
+    k: int,
+    catalogue_size: int,
+) -> dict[str, float]:
+    """precision/recall/MAP/NDCG@k averaged over the users with held-out items, plus the
+    catalogue coverage of their lists."""
+    metrics = mean_ranking_metrics(lists, relevant, k)
+    evaluated = [lists.get(user, []) for user in relevant]
+    metrics["coverage"] = catalogue_coverage(evaluated, catalogue_size, k)
+    return metrics
+
+
 @dataclass
 class Evaluation:
+    split_method: str
     k: int
     train_rows: int
     test_rows: int
     evaluated_users: int
+    catalogue_size: int
     model: dict[str, float] = field(default_factory=dict)
-    baseline: dict[str, float] = field(default_factory=dict)
+    popularity: dict[str, float] = field(default_factory=dict)
+    # The champion scored on this same hold-out; None when there is no champion.
+    champion: dict[str, float] | None = None
 
     def as_mlflow_metrics(self) -> dict[str, float]:
         metrics = {f"model_{name}": value for name, value in self.model.items()}
-        metrics.update({f"baseline_{name}": value for name, value in self.baseline.items()})
+        metrics.update({f"baseline_{name}": value for name, value in self.popularity.items()})
+        for name, value in (self.champion or {}).items():
+            metrics[f"champion_{name}"] = value
         return metrics
 
 
-def _lists_by_user(recommendations: DataFrame) -> dict[int, list[int]]:
-    lists: dict[int, list[tuple[int, int]]] = {}
-    for row in recommendations.select("user_id", "rank", "track_id").collect():
-        lists.setdefault(int(row["user_id"]), []).append((int(row["rank"]), int(row["track_id"])))
-    return {user: [track for _, track in sorted(items)] for user, items in lists.items()}
+def evaluate(
+    spark: SparkSession,
+    split: Split,
+    params: AlsParams,
+    k: int,
+    champion: ALSModel | None = None,
+) -> Evaluation:
+    """Train on ``split.train``; every list is built exactly like the served ones
+    (training tracks removed) and judged against ``split.test``."""
+    if split.test.empty:
+        raise NothingToHoldOut("no user has 2+ distinct tracks: nothing to hold out")
+    relevant = relevant_by_user(split.test)
+    users = sorted(relevant)
+    catalogue_size = int(split.train["track_idx"].nunique())
 
+    def als_lists(model: ALSModel) -> dict[int, list[int]]:
+        ranked = als_top_n(spark, model, split.train, users, k)
+        return {user: [track for track, _ in items] for user, items in ranked.items()}
 
-def _relevant_by_user(test: DataFrame) -> dict[int, set[int]]:
-    relevant: dict[int, set[int]] = {}
-    for row in test.select("user_id", "track_id").collect():
-        relevant.setdefault(int(row["user_id"]), set()).add(int(row["track_id"]))
-    return relevant
-
-
-def evaluate(interactions: DataFrame, params: AlsParams, k: int, holdout_seed: int) -> Evaluation:
-    """Train on everything but one held-out track per user, then ask: is the held-out
-    track in the user's top-k (after removing tracks seen in training, as serving does)?
-
-    The per-user lists are collected to the driver: one list of k ids per user is small
-    even for hundreds of thousands of users, and it keeps the metrics plain Python.
-    """
-    train, test = holdout_split(interactions, holdout_seed)
-    train = train.cache()
-    test = test.cache()
-    try:
-        train_rows, test_rows = train.count(), test.count()
-        if test_rows == 0:
-            raise NothingToHoldOut("no user has 2+ distinct tracks: nothing to hold out")
-        relevant = _relevant_by_user(test)
-        test_users = test.select("user_id").distinct()
-
-        model = fit_als(train, params)
-        model_lists = _lists_by_user(recommend_als(model, train, test_users, k))
-        baseline_lists = _lists_by_user(recommend_popular(train, test_users, k))
-        return Evaluation(
-            k=k,
-            train_rows=train_rows,
-            test_rows=test_rows,
-            evaluated_users=len(relevant),
-            model=mean_ranking_metrics(model_lists, relevant, k),
-            baseline=mean_ranking_metrics(baseline_lists, relevant, k),
-        )
-    finally:
-        train.unpersist()
-        test.unpersist()
+    model = fit_als(spark, split.train, params)
+    baseline = popularity_lists(
+        Popularity.from_interactions(split.train), users, seen_by_user(split.train), k
+    )
+    return Evaluation(
+        split_method=split.method,
+        k=k,
+        train_rows=len(split.train),
+        test_rows=len(split.test),
+        evaluated_users=len(users),
+        catalogue_size=catalogue_size,
+        model=ranking_metrics(als_lists(model), relevant, k, catalogue_size),
+        popularity=ranking_metrics(baseline, relevant, k, catalogue_size),
+        champion=(
+            ranking_metrics(als_lists(champion), relevant, k, catalogue_size)
+            if champion is not None
+            else None
+        ),
+    )

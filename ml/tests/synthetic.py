@@ -5,27 +5,36 @@ from __future__ import annotations
 
 import random
 
+import pandas as pd
+
+from recommender.idmap import apply_mapping, empty_mapping, extend_mapping
+
+FIRST_USER_ID = 1000
+FIRST_TRACK_ID = 5000
+N_GENRES = 4
+
+
+def genre_of(track_id: int) -> str:
+    return f"genre-{(track_id - FIRST_TRACK_ID) % N_GENRES}"
+
 
 def synthetic_listens(
     n_users: int = 60,
     n_tracks: int = 40,
-    n_genres: int = 4,
     items_per_user: int = 6,
     repeat_every: int = 3,
     seed: int = 7,
-    first_user_id: int = 1000,
-    first_track_id: int = 5000,
 ) -> list[tuple[int, int]]:
     """(user_id, track_id) listen rows. Each user has ``items_per_user`` distinct tracks,
-    ~80 % from their favourite genre; every ``repeat_every``-th user listens to their
-    first track twice (so weights of 2 exist)."""
+    ~80 % from their favourite genre (user index modulo 4); every ``repeat_every``-th
+    user listens to their first track twice (so weights of 2 exist)."""
     rng = random.Random(seed)
-    tracks = [first_track_id + i for i in range(n_tracks)]
-    by_genre = {g: [t for i, t in enumerate(tracks) if i % n_genres == g] for g in range(n_genres)}
+    tracks = [FIRST_TRACK_ID + i for i in range(n_tracks)]
+    by_genre = {g: [t for i, t in enumerate(tracks) if i % N_GENRES == g] for g in range(N_GENRES)}
     rows: list[tuple[int, int]] = []
     for u in range(n_users):
-        user_id = first_user_id + u
-        genre = u % n_genres
+        user_id = FIRST_USER_ID + u
+        genre = u % N_GENRES
         chosen: list[int] = []
         while len(chosen) < items_per_user:
             pool = by_genre[genre] if rng.random() < 0.8 else tracks
@@ -36,3 +45,17 @@ def synthetic_listens(
         if repeat_every and u % repeat_every == 0:
             rows.append((user_id, chosen[0]))
     return rows
+
+
+def as_interactions(rows: list[tuple[int, int]]) -> pd.DataFrame:
+    """(user_id, track_id, weight = number of rows, seen_at = NaT, user_idx, track_idx)."""
+    listens = pd.DataFrame(rows, columns=["user_id", "track_id"])
+    pairs = listens.groupby(["user_id", "track_id"]).size().rename("weight").reset_index()
+    pairs = pairs.assign(weight=pairs["weight"].astype("float32"), seen_at=pd.NaT)
+    users = extend_mapping(empty_mapping(), pairs["user_id"])
+    tracks = extend_mapping(empty_mapping(), pairs["track_id"])
+    return apply_mapping(pairs, users, tracks)
+
+
+def synthetic_interactions(**kwargs: int) -> pd.DataFrame:
+    return as_interactions(synthetic_listens(**kwargs))

@@ -62,11 +62,15 @@ def test_settings_from_env_and_cli_overrides(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MOOVITAMIX_HOME", str(tmp_path))
     monkeypatch.setenv("ALS_ALPHA", "2.5")
-    settings = Settings.from_env().with_overrides(rank=4, top_n=None)
+    monkeypatch.setenv("RETRAIN_MAX_MODEL_AGE_DAYS", "3")
+    monkeypatch.setenv("MOOVITAMIX_RUN_ID", "run-42")
+    settings = Settings.from_env().with_overrides(rank=4, top_n=None, force_retrain=True)
     assert settings.warehouse.address == "127.0.0.1:5433"
     assert settings.warehouse.user == "moovitamix" and settings.warehouse.dbname == "moovitamix"
     assert settings.als.rank == 4 and settings.als.alpha == 2.5 and settings.als.reg_param == 0.1
-    assert settings.top_n == 10
+    assert settings.top_n == 10 and settings.run_id == "run-42"
+    assert settings.policy.force_retrain and settings.policy.max_model_age_days == 3
+    assert settings.als.num_blocks == 2 and settings.spark_master == "local[*]"
     assert settings.mlflow_tracking_uri == f"sqlite:///{tmp_path.resolve()}/.mlflow/mlflow.db"
     assert settings.mlflow_artifact_location.endswith("/.mlflow/artifacts")
     assert settings.checkpoint_dir == tmp_path.resolve() / ".spark" / "checkpoints"
@@ -78,3 +82,11 @@ def test_bad_number_in_env_is_a_clear_error(
     monkeypatch.setenv("ALS_RANK", "sixteen")
     assert main(["run"]) == 1
     assert "error: ALS_RANK must be an integer, got 'sixteen'" in capsys.readouterr().err
+
+
+def test_bad_boolean_in_env_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RETRAIN_FORCE", "maybe")
+    assert main(["run"]) == 1
+    assert "error: RETRAIN_FORCE must be true or false, got 'maybe'" in capsys.readouterr().err

@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from recommender.metrics import mean_ranking_metrics, ndcg_at_k, precision_at_k, recall_at_k
+from recommender.metrics import (
+    average_precision_at_k,
+    catalogue_coverage,
+    mean_ranking_metrics,
+    ndcg_at_k,
+    precision_at_k,
+    recall_at_k,
+)
 
 
 def test_two_hits_out_of_four() -> None:
@@ -53,6 +60,23 @@ def test_mean_counts_users_without_recommendations_as_misses() -> None:
     assert means["precision_at_2"] == pytest.approx((0.5 + 0 + 0) / 3)
     assert means["recall_at_2"] == pytest.approx((1 + 0 + 0) / 3)
     assert means["ndcg_at_2"] == pytest.approx((1 + 0 + 0) / 3)
+    assert means["map_at_2"] == pytest.approx((1 + 0 + 0) / 3)
+
+
+def test_average_precision_by_hand() -> None:
+    # Hits at 2 and 4: (1/2 + 2/4) / min(3 relevant, k=4) = 1/3.
+    assert average_precision_at_k([1, 2, 3, 4], {2, 4, 9}, 4) == pytest.approx(1 / 3)
+    # A perfect list of k items scores 1 even with more relevant items than k.
+    assert average_precision_at_k([1, 2], {1, 2, 3}, 2) == pytest.approx(1.0)
+    # Hits past k do not count.
+    assert average_precision_at_k([5, 1], {1}, 1) == 0.0
+
+
+def test_catalogue_coverage_counts_distinct_items_in_top_k() -> None:
+    lists = [[1, 2, 3], [1, 2, 4], [9, 9]]
+    assert catalogue_coverage(lists, catalogue_size=10, k=2) == pytest.approx(3 / 10)
+    with pytest.raises(ValueError):
+        catalogue_coverage(lists, catalogue_size=0, k=2)
 
 
 def test_invalid_k_and_no_relevant_items() -> None:

@@ -7,10 +7,13 @@ What happens to a stream, in order (`MoovitamixStream.get_records`):
 2. `walk_pages` (pagination.py) yields them in page order, fetching ahead concurrently;
 3. each record goes through `_admit`: identity check against the last run, bookmark
    filter, schema validation (a bad record goes to the `rejected_records` stream);
-4. `ReadLedger` checks the read is whole; a source that shifted is read once more, then
-   the stream fails rather than finishing with a hole;
+4. `ReadLedger` checks the read is whole; a source that shifted is read again (up to
+   `max_shift_rereads` times), then the stream fails rather than finishing with a hole;
 5. the reject ratio is checked, and only then does the stream end, which is when the
    SDK promotes the new bookmark (`is_sorted = False`: progress markers until the end).
+
+Along the way the stream logs `event=progress` every `progress_every_pages` pages and
+`event=stream_complete` (or `event=stream_failed`) at the end (progress.py).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import requests
 from jsonschema import Draft7Validator, FormatChecker
 from requests.adapters import HTTPAdapter
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 
 from tap_moovitamix.pagination import (
@@ -38,8 +42,10 @@ from tap_moovitamix.pagination import (
     ReadLedger,
     SourceShiftedError,
     WalkStoppedError,
+    planned_last_page,
     walk_pages,
 )
+from tap_moovitamix.progress import StreamStats, format_event
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -111,7 +117,7 @@ class RetriesExhaustedError(FatalAPIError):
 
 
 class SourceChangedError(FatalAPIError):
-    """The endpoint changed under two reads in a row: no complete read was possible."""
+    """The endpoint changed under every read allowed: no complete read was possible."""
 
 
 class TooManyRejectsError(FatalAPIError):
@@ -175,6 +181,19 @@ class MoovitamixStream(RESTStream[int]):
     # The field that identifies a record at the source (the key properties add
     # `created_at`, see streams.py); used for duplicate and identity checks.
     id_field: t.ClassVar[str] = "id"
+
+    # The SDK's conformance walks every value of every record (each of the ~70 track
+    # ids of a listen history) to coerce Python types to JSON ones: ~40% of the tap's
+    # CPU. Records here come from JSON and have passed `_problems` against the same
+    # schema, so no value needs coercing; the one thing conformance also did, dropping
+    # fields the schema does not know, is done by `_project`.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Start with empty counters (a sync replaces them, see `get_records`)."""
+        super().__init__(*args, **kwargs)
+        self.stats = StreamStats(self.name)
+        self._unknown_fields_logged = False
 
     @property
     def is_sorted(self) -> bool:
@@ -288,6 +307,9 @@ class MoovitamixStream(RESTStream[int]):
                 return parse_envelope(response, number)
             except (RetriableResponseError, *_TRANSPORT_ERRORS) as error:
                 last_error = error
+                self.stats.count_failed_attempt(
+                    status=getattr(error, "status", None), retried=attempt < attempts
+                )
                 if attempt == attempts:
                     break
                 wait = self._wait_before_retry(attempt, error)
@@ -318,26 +340,45 @@ class MoovitamixStream(RESTStream[int]):
     def get_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         """Yield the records of one complete, consistent read, newer than the bookmark.
 
-        A read that finds the source shifting is done once more from page 1 (records
-        already sent are sent again: the target upserts them by key). A read that
-        finds another universe than last run's (ids redrawn) is redone with the
-        bookmark ignored, so no record of the new universe is dropped as "old".
+        Logs `event=stream_complete` with the stream's counters when it ends, or
+        `event=stream_failed` (and re-raises) when it cannot.
+        """
+        self.stats = StreamStats(self.name)
+        try:
+            yield from self._read_until_whole(context)
+        except Exception as error:
+            self.logger.error(self.stats.summary("stream_failed", error=type(error).__name__))
+            raise
+        self.logger.info(self.stats.summary("stream_complete"))
+
+    def _read_until_whole(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
+        """Read until one read is whole.
+
+        A read that finds the source shifting is done again from page 1, at most
+        `max_shift_rereads` times (records already sent are sent again: the target
+        upserts them by key). A read that finds another universe than last run's (ids
+        redrawn) is redone with the bookmark ignored, so no record of the new universe
+        is dropped as "old".
         """
         ignore_bookmark = False
-        shifted: SourceShiftedError | None = None
+        shifts: list[SourceShiftedError] = []
+        max_rereads = int(self.config["max_shift_rereads"])
         while True:
             try:
                 yield from self._read(context, ignore_bookmark=ignore_bookmark)
             except SourceShiftedError as error:
-                if shifted is not None:
-                    msg = (
-                        f"stream {self.name}: the source changed while being read, twice "
-                        f"in a row ({shifted}; then {error}); stopping rather than "
-                        "loading a read with a hole (the bookmark is not advanced)"
-                    )
-                    raise SourceChangedError(msg) from error
-                shifted = error
-                self.logger.warning("%s; reading %s again from page 1", error, self.name)
+                shifts.append(error)
+                if len(shifts) > max_rereads:
+                    raise SourceChangedError(_shift_message(self.name, shifts)) from error
+                self.stats.rereads += 1
+                self.logger.warning(
+                    "%s; reading %s again from page 1 (re-read %d of at most %d, "
+                    "setting max_shift_rereads)",
+                    error,
+                    self.name,
+                    len(shifts),
+                    max_rereads,
+                )
             except _UniverseChanged as change:
                 self.logger.warning(
                     "%s: %s; reading it again with the bookmark ignored", self.name, change
@@ -355,7 +396,8 @@ class MoovitamixStream(RESTStream[int]):
         known = {} if ignore_bookmark else self._identity_sample(context)
         sample: dict[str, str] = {}
         seen_known: set[str] = set()
-        rejected = 0
+        self.stats.rejected = 0  # rejects of this read: a re-read sends them again
+        progress_every = int(self.config["progress_every_pages"])
         counter = self.get_http_request_counter()
         counter.with_context(context)
 
@@ -368,10 +410,13 @@ class MoovitamixStream(RESTStream[int]):
         with counter, contextlib.closing(walk) as pages:
             for page in pages:
                 counter.increment()
+                self.stats.pages += 1
                 ledger.observe_page(page)
+                if ledger.pages_read % progress_every == 0:
+                    self._log_progress(ledger)
                 for record in page.items:
                     if not isinstance(record, dict):
-                        rejected += 1
+                        self.stats.rejected += 1
                         self._reject(record, f"not a JSON object: {type(record).__name__}")
                         continue
                     record_id = record.get(self.id_field)
@@ -393,21 +438,52 @@ class MoovitamixStream(RESTStream[int]):
                         continue
                     reason = self._problems(record)
                     if reason:
-                        rejected += 1
+                        self.stats.rejected += 1
                         self._reject(record, reason)
                         continue
-                    yield record
+                    self.stats.records += 1
+                    yield self._project(record)
+        if ledger.pages_read % progress_every:
+            self._log_progress(ledger)  # the last page, unless it was just logged
         ledger.finish()
         if known and not seen_known:
             msg = f"none of the {len(known)} ids remembered from last run was read"
             raise _UniverseChanged(msg)
-        self._check_rejects(rejected, ledger.records_read)
+        self._check_rejects(self.stats.rejected, ledger.records_read)
         # Remembered ids that were read again stay in the sample; new ones fill it up.
         sample = {**{k: v for k, v in known.items() if k in seen_known}, **sample}
         sample = dict(list(sample.items())[:IDENTITY_SAMPLE_SIZE])
         if sample:
             # Written into the stream's state, which the SDK emits when the stream ends.
             self.get_context_state(context)["identity_sample"] = sample
+
+    def _log_progress(self, ledger: ReadLedger) -> None:
+        first = ledger.first
+        pages_total = planned_last_page(first, int(self.config["page_size"])) if first else None
+        self.logger.info(
+            format_event(
+                "progress",
+                stream=self.name,
+                pages_read=ledger.pages_read,
+                pages_total=pages_total,
+                records=ledger.records_read,
+                total=first.total if first else None,
+            )
+        )
+
+    @cached_property
+    def _property_names(self) -> frozenset[str]:
+        return frozenset(self.schema["properties"])
+
+    def _project(self, record: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Drop fields the schema does not know (what the SDK's conformance did)."""
+        if self._property_names.issuperset(record):
+            return record
+        unknown = sorted(set(record) - self._property_names)
+        if not self._unknown_fields_logged:
+            self.logger.warning("%s: fields not in the schema are dropped: %s", self.name, unknown)
+            self._unknown_fields_logged = True
+        return {name: value for name, value in record.items() if name in self._property_names}
 
     def _bookmark(self, context: Context | None) -> dt.datetime | None:
         """Return the bookmark of the last completed read (not start_date: see `_newer`)."""
@@ -573,6 +649,15 @@ def _newer(
     if bookmark is not None and when <= bookmark:
         return False
     return floor is None or when >= floor
+
+
+def _shift_message(stream: str, shifts: list[SourceShiftedError]) -> str:
+    reads = len(shifts)
+    return (
+        f"stream {stream}: the source changed while being read, {reads} reads in a row "
+        f"(max_shift_rereads={reads - 1}): " + "; then ".join(map(str, shifts)) + "; stopping "
+        "rather than loading a read with a hole (the bookmark is not advanced)"
+    )
 
 
 def _usable_identity(record_id: t.Any, record: dict[str, t.Any]) -> bool:

@@ -15,13 +15,17 @@ from singer_sdk.plugin_base import JSONSchemaValidator
 
 from tap_moovitamix import streams
 from tap_moovitamix.client import parse_timestamp
+from tap_moovitamix.output import BufferedSingerWriter
 
 STREAM_TYPES: tuple[type[Stream], ...] = (
     # First, so its SCHEMA message precedes any reject the other streams emit.
     streams.RejectedRecordsStream,
+    # The costliest stream for the target to load (an array per record) goes first:
+    # target-postgres loads each batch while the tap goes on reading (output.py), and
+    # only the last stream's last batch is loaded after the tap is done.
+    streams.ListenHistoryStream,
     streams.TracksStream,
     streams.UsersStream,
-    streams.ListenHistoryStream,
 )
 
 ENV_PREFIX = "TAP_MOOVITAMIX_"
@@ -31,6 +35,7 @@ class TapMoovitamix(Tap):
     """Singer tap for the MooVitamix API."""
 
     name = "tap-moovitamix"
+    message_writer_class = BufferedSingerWriter
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -115,6 +120,21 @@ class TapMoovitamix(Tap):
             description="Pages of one stream fetched at the same time (1 = one by one).",
         ),
         th.Property(
+            "max_shift_rereads",
+            th.IntegerType(minimum=0, maximum=10),
+            default=1,
+            title="Max re-reads of a shifting source",
+            description="Times a stream is read again from page 1 when the source changed "
+            "while being read (0 = fail at once) before the run fails.",
+        ),
+        th.Property(
+            "progress_every_pages",
+            th.IntegerType(minimum=1),
+            default=100,
+            title="Progress log interval (pages)",
+            description="Pages between two `event=progress` log lines of a stream.",
+        ),
+        th.Property(
             "run_id",
             # Empty counts as unset: Meltano expands an unset ${VAR} to "".
             th.StringType,
@@ -145,6 +165,24 @@ class TapMoovitamix(Tap):
             message = "invalid tap-moovitamix settings: " + "; ".join(problems)
             raise ConfigValidationError(message, errors=[message], schema=self.config_jsonschema)
         return problems
+
+    def sync_all(self) -> None:
+        """Sync every selected stream; queued messages are written even on failure."""
+        with self._output_flushed():
+            super().sync_all()
+
+    def run_sync_dry_run(self, *args: t.Any, **kwargs: t.Any) -> bool:
+        """The SDK's test sync (a few records a stream), flushed like `sync_all`."""
+        with self._output_flushed():
+            return super().run_sync_dry_run(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def _output_flushed(self) -> t.Iterator[None]:
+        # The writer queues output for a thread of its own (output.py): wait for it.
+        try:
+            yield
+        finally:
+            self.message_writer.flush()  # type: ignore[attr-defined]
 
     def discover_streams(self) -> list[Stream]:
         """Return one instance of each stream."""

@@ -89,6 +89,8 @@ SETTINGS = {
     "user_agent": "tap-moovitamix/0.1.0",
     "max_rejected_ratio": 0.01,
     "max_concurrent_requests": 4,
+    "max_shift_rereads": 1,
+    "progress_every_pages": 100,
     "run_id": None,
 }
 
@@ -114,9 +116,11 @@ def test_auth_token_is_secret():
 def test_settings_come_from_env_vars(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("TAP_MOOVITAMIX_PAGE_SIZE", "7")
     monkeypatch.setenv("TAP_MOOVITAMIX_MAX_REJECTED_RATIO", "0.5")
+    monkeypatch.setenv("TAP_MOOVITAMIX_MAX_SHIFT_REREADS", "3")
     config = TapMoovitamix(config={}, parse_env_config=True).config
     assert config["page_size"] == 7
     assert config["max_rejected_ratio"] == 0.5
+    assert config["max_shift_rereads"] == 3
 
 
 @pytest.mark.parametrize(
@@ -132,6 +136,8 @@ def test_settings_come_from_env_vars(monkeypatch: pytest.MonkeyPatch):
         ("max_rejected_ratio", 1.5, "max_rejected_ratio"),
         ("max_concurrent_requests", 0, "max_concurrent_requests"),
         ("user_agent", "", "user_agent"),
+        ("max_shift_rereads", -1, "max_shift_rereads (env TAP_MOOVITAMIX_MAX_SHIFT_REREADS)"),
+        ("progress_every_pages", 0, "progress_every_pages"),
     ],
 )
 def test_an_invalid_setting_fails_at_start_with_one_message(
@@ -363,8 +369,31 @@ def test_a_source_that_shifted_once_is_read_again_and_loaded_whole():
 def test_a_source_that_keeps_shifting_fails_the_stream_clearly():
     with requests_mock.Mocker() as mocker:
         mocker.get(f"{API_URL}/tracks", json=shifting(make_tracks(250), shifts=5))
-        with pytest.raises(SourceChangedError, match="changed while being read, twice"):
+        with pytest.raises(
+            SourceChangedError,
+            match=r"changed while being read, 2 reads in a row \(max_shift_rereads=1\)",
+        ):
             sync(make_tap(max_concurrent_requests=1), "tracks")
+
+
+@pytest.mark.parametrize(("rereads", "shifts"), [(0, 1), (2, 3), (3, 4)])
+def test_max_shift_rereads_bounds_the_reads_of_a_shifting_source(rereads: int, shifts: int):
+    with requests_mock.Mocker() as mocker:
+        mocker.get(f"{API_URL}/tracks", json=shifting(make_tracks(250), shifts=shifts))
+        with pytest.raises(SourceChangedError, match=f"{rereads + 1} reads in a row"):
+            sync(make_tap(max_concurrent_requests=1, max_shift_rereads=rereads), "tracks")
+        # One read = page 1 + page 2 (where the shift shows); no read beyond the limit.
+        assert len(mocker.request_history) == 2 * (rereads + 1)
+
+
+@pytest.mark.parametrize(("rereads", "shifts"), [(0, 0), (2, 2), (3, 3)])
+def test_max_shift_rereads_lets_a_source_settle(rereads: int, shifts: int):
+    tracks = make_tracks(250)
+    with requests_mock.Mocker() as mocker:
+        mocker.get(f"{API_URL}/tracks", json=shifting(tracks, shifts=shifts))
+        records = sync(make_tap(max_concurrent_requests=1, max_shift_rereads=rereads), "tracks")
+    inserted = set(range(90000, 90000 + shifts))
+    assert {r["id"] for r in records} == inserted | {t["id"] for t in tracks}
 
 
 def test_duplicates_across_pages_are_a_shift():

@@ -1,0 +1,45 @@
+# The recommender's targets, included by the top Makefile (which defines ML_VENV, PY, UV,
+# PYTHON and .meltano/.installed). Bench state lives under .spark/ (ignored, `make clean`).
+.PHONY: evaluate serve bench-ml bench-serve
+
+BENCH_TARGETS += bench-ml bench-serve
+
+ML_PY := $(ML_VENV)/bin/python
+ML_BENCH_DIR := $(CURDIR)/.spark/bench-ml
+IMPLICIT_VENV := $(ML_BENCH_DIR)/implicit-venv
+ML_BENCH_USERS ?= 20000
+ML_BENCH_TRACKS ?= 10000
+RECOMMENDATIONS_API_PORT ?= 8200
+ML_BENCH_API_PORT ?= 8201
+ML_BENCH_WAREHOUSE_PORT ?= 5451
+ML_BENCH_ENV := WAREHOUSE_PORT=$(ML_BENCH_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.pgdata-bench-ml
+
+# Train and evaluate on any CSV user_id,track_id[,weight][,timestamp]; the last line of
+# stdout is {"model": {...}, "popularity": {...}}.
+evaluate: .meltano/.installed
+	@test -n "$(INTERACTIONS)" || { echo "usage: make evaluate INTERACTIONS=file.csv" >&2; exit 2; }
+	@$(ML_VENV)/bin/moovitamix-ml evaluate --interactions "$(INTERACTIONS)"
+
+# The read API on ml.user_recommendations of the current warehouse.
+serve: .meltano/.installed
+	$(ML_VENV)/bin/moovitamix-ml serve --port $(RECOMMENDATIONS_API_PORT)
+
+# `implicit` is only the benchmark's yardstick: a venv of its own, never a platform dependency.
+$(IMPLICIT_VENV)/.installed: $(VENV)/.installed
+	$(UV) venv --quiet --python $(PYTHON) $(IMPLICIT_VENV)
+	$(UV) pip install --quiet --python $(IMPLICIT_VENV)/bin/python implicit==0.7.3
+	touch $@
+
+# Quality vs popularity, the oracle and implicit; fit time vs implicit (same data, same run).
+bench-ml: .meltano/.installed $(IMPLICIT_VENV)/.installed
+	PYTHONPATH=$(CURDIR) $(PY) ml/benchmarks/standin_data.py --users $(ML_BENCH_USERS) \
+		--tracks $(ML_BENCH_TRACKS) --out $(ML_BENCH_DIR)/data
+	OPENBLAS_NUM_THREADS=1 MOOVITAMIX_HOME=$(ML_BENCH_DIR) $(ML_PY) ml/benchmarks/bench_ml.py \
+		--data $(ML_BENCH_DIR)/data --implicit-python $(IMPLICIT_VENV)/bin/python
+
+# Serving latency at 100,000 users, on a Postgres of its own (stopped afterwards).
+bench-serve: .meltano/.installed
+	$(ML_BENCH_ENV) $(PY) -m orchestrate.local_postgres start
+	@status=0; $(ML_BENCH_ENV) $(ML_PY) ml/benchmarks/bench_serve.py --port $(ML_BENCH_API_PORT) \
+		|| status=1; \
+	$(ML_BENCH_ENV) $(PY) -m orchestrate.local_postgres stop; exit $$status

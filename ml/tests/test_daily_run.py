@@ -1,0 +1,171 @@
+"""`moovitamix-ml run` day after day against a real Postgres, MLflow in a temp dir:
+first model promoted, unchanged data skipped (new users still served), changed data
+retrained on a time split and refused by the gate, operator-forced retrain promoted.
+Each step checks the table, the champion alias and the ledger row."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import psycopg
+import pytest
+from mlflow.tracking import MlflowClient
+from pyspark.sql import SparkSession
+
+from recommender.cli import main
+
+from .synthetic import genre_of, synthetic_listens
+
+pytestmark = pytest.mark.integration
+DAY0 = datetime(2026, 11, 1, 6, tzinfo=timezone.utc)
+N_TRACKS = 40
+
+
+def _load(conn: psycopg.Connection, rows: list[tuple[int, int]], seen_at: datetime) -> None:
+    counts: dict[tuple[int, int], int] = {}
+    for pair in rows:
+        counts[pair] = counts.get(pair, 0) + 1
+    with conn.cursor() as cur:
+        with cur.copy("copy marts.user_track_interactions from stdin") as copy:
+            for (user_id, track_id), count in counts.items():
+                copy.write_row((user_id, track_id, count, seen_at, seen_at))
+        cur.execute(
+            "insert into marts.dim_users select distinct user_id, 'genre-' || (user_id % 4) "
+            "from marts.user_track_interactions on conflict do nothing"
+        )
+
+
+def _ledger(conn: psycopg.Connection) -> list[dict]:
+    cur = conn.execute("select * from ml.training_runs order by started_at")
+    names = [c.name for c in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _recs(conn: psycopg.Connection) -> dict[int, list[tuple]]:
+    by_user: dict[int, list[tuple]] = {}
+    for row in conn.execute(
+        "select user_id, rank, track_id, score, model_version, generated_at "
+        "from ml.user_recommendations order by user_id, rank"
+    ):
+        by_user.setdefault(row[0], []).append(row)
+    return by_user
+
+
+def _run(capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["run"]) == 0, capsys.readouterr().err
+    return capsys.readouterr().err
+
+
+def test_daily_runs_promote_skip_refuse_and_force(
+    warehouse: psycopg.Connection,
+    job_env: Path,
+    spark: SparkSession,  # the job reuses the session's Spark (it only stops its own)
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with warehouse.cursor() as cur, cur.copy("copy marts.dim_tracks from stdin") as copy:
+        for i in range(N_TRACKS):
+            copy.write_row((5000 + i, genre_of(5000 + i)))
+    rows = synthetic_listens(n_users=50, n_tracks=N_TRACKS)
+    _load(warehouse, rows, DAY0)
+    # A track absent from dim_tracks that many users listened to: it must never be served.
+    warehouse.execute(
+        "insert into marts.user_track_interactions "
+        "select distinct user_id, 777777, 3, %s, %s from marts.user_track_interactions "
+        "where user_id < 1040",
+        (DAY0, DAY0),
+    )
+    # A user without any listen: cold start.
+    warehouse.execute("insert into marts.dim_users values (1, 'genre-2')")
+    client = MlflowClient(tracking_uri=f"sqlite:///{job_env.resolve()}/.mlflow/mlflow.db")
+
+    # Day 1: first model, promoted.
+    monkeypatch.setenv("MOOVITAMIX_RUN_ID", "day-1")
+    log = _run(capsys)
+    first = _ledger(warehouse)[-1]
+    assert first["run_id"] == "day-1"
+    assert first["decision"] == "promoted", first
+    assert first["model_version"] == "1" and first["interactions_rows"] == 50 * 6
+    assert first["ndcg_at_10"] > first["popularity_ndcg_at_10"] > 0
+    assert first["users_scored"] == 51 and first["cold_start_users"] == 1
+    assert 0 < first["coverage"] <= 1 and 0 <= first["map_at_10"] <= 1
+    assert first["split_method"] == "per_user"
+    assert "event=run_complete" in log.splitlines()[-1]
+    assert "decision=promoted" in log.splitlines()[-1]
+    recs = _recs(warehouse)
+    history: dict[int, set[int]] = {}
+    for user_id, track_id in rows:
+        history.setdefault(user_id, set()).add(track_id)
+    assert set(recs) == set(history) | {1}
+    for user_id, user_recs in recs.items():
+        assert [r[1] for r in user_recs] == list(range(1, 11))
+        tracks = {r[2] for r in user_recs}
+        assert len(tracks) == 10 and not tracks & history.get(user_id, set())
+        assert 777777 not in tracks
+    # Cold start: the favourite genre's tracks first (the genre has 10 tracks).
+    assert {genre_of(r[2]) for r in recs[1]} == {"genre-2"}
+    assert {r[4] for rs in recs.values() for r in rs} == {"1"}
+    assert str(client.get_model_version_by_alias("moovitamix-als", "champion").version) == "1"
+    run = client.get_run(first["mlflow_run_id"])
+    for name in ("precision_at_10", "recall_at_10", "map_at_10", "ndcg_at_10", "coverage"):
+        assert f"model_{name}" in run.data.metrics and f"baseline_{name}" in run.data.metrics
+    assert run.data.params["data_interactions_rows"] == "300"
+    assert run.data.params["data_max_updated_at"].startswith("2026-11-01")
+    assert run.data.tags["decision"] == "promoted"
+
+    # Day 2: same interactions, one new user: no training, the new user is served.
+    warehouse.execute("insert into marts.dim_users values (2, 'genre-1')")
+    monkeypatch.setenv("MOOVITAMIX_RUN_ID", "day-2")
+    _run(capsys)
+    second = _ledger(warehouse)[-1]
+    assert second["decision"] == "skipped", second
+    assert "unchanged" in second["reason"] and second["model_version"] == "1"
+    assert second["ndcg_at_10"] is None and second["champion_ndcg_at_10"] is not None
+    assert 2 in _recs(warehouse) and second["cold_start_users"] == 2
+    assert len(client.search_model_versions("name='moovitamix-als'")) == 1
+
+    # Day 3: new listens arrive later (a time split) and the gate is made unpassable:
+    # the challenger is registered, the champion stays and serves.
+    later = [
+        (u, t)
+        for u, t in synthetic_listens(n_users=50, n_tracks=N_TRACKS, seed=8)
+        if (u, t) not in set(rows)
+    ][:60]
+    _load(warehouse, later, DAY0 + timedelta(days=1))
+    monkeypatch.setenv("GATE_NDCG_TOLERANCE", "-1")
+    monkeypatch.setenv("MOOVITAMIX_RUN_ID", "day-3")
+    _run(capsys)
+    third = _ledger(warehouse)[-1]
+    assert third["decision"] == "kept_champion", third
+    assert third["split_method"] == "time" and third["champion_ndcg_at_10"] is not None
+    assert "below champion" in third["reason"]
+    assert third["model_version"] == "1" and {
+        r[4] for rs in _recs(warehouse).values() for r in rs
+    } == {"1"}
+    assert str(client.get_model_version_by_alias("moovitamix-als", "champion").version) == "1"
+    assert len(client.search_model_versions("name='moovitamix-als'")) == 2
+
+    # Day 4: same data as day 3 (would skip), but the operator forces a retrain.
+    monkeypatch.delenv("GATE_NDCG_TOLERANCE")
+    monkeypatch.setenv("RETRAIN_FORCE", "true")
+    monkeypatch.setenv("MOOVITAMIX_RUN_ID", "day-4")
+    _run(capsys)
+    fourth = _ledger(warehouse)[-1]
+    assert fourth["decision"] == "forced_retrain_promoted", fourth
+    assert fourth["model_version"] == "3"
+    assert str(client.get_model_version_by_alias("moovitamix-als", "champion").version) == "3"
+    assert [r["run_id"] for r in _ledger(warehouse)] == ["day-1", "day-2", "day-3", "day-4"]
+
+
+def test_empty_input_fails_clearly_and_is_recorded(
+    warehouse: psycopg.Connection,
+    job_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MOOVITAMIX_RUN_ID", "empty")
+    assert main(["run"]) == 1
+    assert "error: marts.user_track_interactions is empty" in capsys.readouterr().err
+    row = _ledger(warehouse)[-1]
+    assert row["run_id"] == "empty" and row["decision"] == "failed"

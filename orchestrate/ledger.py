@@ -1,0 +1,179 @@
+"""The run ledger in the warehouse (schema ops) and the lock that keeps one run at a time.
+
+    ops.pipeline_runs     one row per run: start, end, duration, status, error
+    ops.pipeline_steps    one row per step of a run: the same, plus the exit code
+    ops.pipeline_figures  the steps' own figures, long format (run, step, subject, metric)
+    ops.pipeline_health   each key metric of the run against its threshold
+
+Long format for the figures: a new figure (a new stream, a new Soda check) needs no
+migration, and the health report and the thresholds read them all the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from dataclasses import dataclass
+
+import psycopg
+
+from orchestrate.summary import warehouse_url
+
+SCHEMA_SQL = """
+create schema if not exists ops;
+create table if not exists ops.pipeline_runs (
+    run_id text primary key,
+    job text not null,
+    environment text not null,
+    host text not null,
+    started_at timestamptz not null,
+    finished_at timestamptz,
+    duration_s double precision,
+    status text not null check (status in ('running', 'success', 'failed', 'aborted')),
+    failed_step text,
+    error text,
+    log_path text
+);
+create table if not exists ops.pipeline_steps (
+    run_id text not null references ops.pipeline_runs on delete cascade,
+    step_index integer not null,
+    step text not null,
+    task text not null,
+    started_at timestamptz not null,
+    finished_at timestamptz,
+    duration_s double precision,
+    status text not null check (status in ('running', 'success', 'failed', 'aborted')),
+    exit_code integer,
+    error text,
+    primary key (run_id, step)
+);
+create table if not exists ops.pipeline_figures (
+    run_id text not null references ops.pipeline_runs on delete cascade,
+    step text not null,
+    subject text not null,
+    metric text not null,
+    value double precision,
+    detail text,
+    primary key (run_id, step, subject, metric)
+);
+create table if not exists ops.pipeline_health (
+    run_id text not null references ops.pipeline_runs on delete cascade,
+    metric text not null,
+    subject text not null,
+    value double precision,
+    threshold double precision,
+    breached boolean not null,
+    message text not null,
+    primary key (run_id, metric, subject)
+);
+"""
+
+# Advisory locks are scoped to one database: the lock of this warehouse's daily job.
+LOCK_KEY = "moovitamix.daily"
+APPLICATION_PREFIX = "moovitamix-daily:"
+
+
+class RunLocked(RuntimeError):
+    """Another daily run holds the lock on this warehouse."""
+
+
+@dataclass(frozen=True)
+class Figure:
+    step: str
+    subject: str
+    metric: str
+    value: float | None
+    detail: str | None = None
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Ledger:
+    """One session to the warehouse, held for the whole run: it owns the advisory lock.
+
+    A session-level lock dies with its session: a killed run (SIGKILL, OOM, reboot)
+    frees it at once, so a stale lock never blocks the next day.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.connection = psycopg.connect(
+            warehouse_url(),
+            password=os.environ.get("WAREHOUSE_PASSWORD") or None,
+            autocommit=True,
+            application_name=f"{APPLICATION_PREFIX}{run_id}"[:63],
+        )
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def acquire(self) -> None:
+        got = self.connection.execute("select pg_try_advisory_lock(hashtext(%s))", (LOCK_KEY,)).fetchone()[0]
+        if not got:
+            holder = self.connection.execute(
+                "select substr(application_name, %s), backend_start, client_addr from pg_stat_activity"
+                " where application_name like %s and pid <> pg_backend_pid() order by backend_start limit 1",
+                (len(APPLICATION_PREFIX) + 1, APPLICATION_PREFIX + "%"),
+            ).fetchone()
+            who = f"run {holder[0]} (started {holder[1]:%Y-%m-%d %H:%M:%S %Z})" if holder else "another run"
+            raise RunLocked(f"{who} is still running the daily job on this warehouse; not starting a second one")
+        self.connection.execute(SCHEMA_SQL)
+        # Holding the lock proves that no other run is alive: rows still 'running' are
+        # what a killed run left behind.
+        self.connection.execute(
+            "update ops.pipeline_runs set status = 'aborted', error = coalesce(error, 'the run was killed')"
+            " where status = 'running' and run_id <> %s",
+            (self.run_id,),
+        )
+        self.connection.execute(
+            "update ops.pipeline_steps set status = 'aborted' where status = 'running' and run_id <> %s",
+            (self.run_id,),
+        )
+
+    def start_run(self, job: str, environment: str, log_path: str) -> None:
+        # on conflict: an orchestrator running one step per process reuses the run id.
+        self.connection.execute(
+            "insert into ops.pipeline_runs (run_id, job, environment, host, started_at, status, log_path)"
+            " values (%s, %s, %s, %s, %s, 'running', %s)"
+            " on conflict (run_id) do update set status = 'running', finished_at = null, log_path = excluded.log_path",
+            (self.run_id, job, environment, socket.gethostname(), now(), log_path),
+        )
+
+    def start_step(self, index: int, step: str, task: str) -> dt.datetime:
+        started = now()
+        self.connection.execute(
+            "insert into ops.pipeline_steps (run_id, step_index, step, task, started_at, status)"
+            " values (%s, %s, %s, %s, %s, 'running')"
+            " on conflict (run_id, step) do update set started_at = excluded.started_at, status = 'running',"
+            " finished_at = null, duration_s = null, exit_code = null, error = null",
+            (self.run_id, index, step, task, started),
+        )
+        return started
+
+    def finish_step(self, step: str, exit_code: int, error: str | None) -> None:
+        finished = now()
+        self.connection.execute(
+            "update ops.pipeline_steps set finished_at = %s, status = %s, exit_code = %s, error = %s,"
+            " duration_s = extract(epoch from %s - started_at) where run_id = %s and step = %s",
+            (finished, "success" if exit_code == 0 else "failed", exit_code, error, finished, self.run_id, step),
+        )
+
+    def record_figures(self, figures: list[Figure]) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.executemany(
+                "insert into ops.pipeline_figures (run_id, step, subject, metric, value, detail)"
+                " values (%s, %s, %s, %s, %s, %s) on conflict (run_id, step, subject, metric)"
+                " do update set value = excluded.value, detail = excluded.detail",
+                [(self.run_id, f.step, f.subject, f.metric, f.value, f.detail) for f in figures],
+            )
+
+    def finish_run(self, failed_step: str | None, error: str | None) -> None:
+        finished = now()
+        self.connection.execute(
+            "update ops.pipeline_runs set finished_at = %s, status = %s, failed_step = %s, error = %s,"
+            " duration_s = extract(epoch from %s - started_at) where run_id = %s",
+            (finished, "failed" if error else "success", failed_step, error, finished, self.run_id),
+        )

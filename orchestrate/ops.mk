@@ -1,0 +1,16 @@
+# Operations targets (included by the top Makefile): the health report, and what the
+# operations tests need on a fresh machine.
+.PHONY: report chromium
+
+# The report reads the run ledger (ops.pipeline_*) of the warehouse; its path is the last line.
+report: $(VENV)/.installed
+	@case "$(WAREHOUSE_HOST)" in 127.0.0.1|localhost) $(PY) -m orchestrate.local_postgres start ;; esac
+	@$(PY) -m orchestrate.report
+
+# tests/test_ops_report.py opens the report in headless Chromium (Debian's package).
+chromium:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y --no-install-recommends chromium; \
+		else echo "chromium missing: run apt-get install chromium as root (the report test is skipped without it)"; fi; }
+
+TEST_PREREQS += chromium

@@ -1,0 +1,72 @@
+"""One step of the daily job: `meltano run --force <task>`, its output kept and shown.
+
+Each task of the job runs as its own `meltano run`, so the ledger knows when each step
+started and ended, how it exited and which output is its own. `--force`: Meltano
+refuses to start a pipeline whose previous run it still believes alive (a SIGKILLed
+run leaves that record for ~5 minutes); the advisory lock held around every step
+already proves no other run is alive, so the record is always stale here.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from orchestrate.figures import split_line
+from orchestrate.local_postgres import PROJECT_ROOT
+from orchestrate.progress import Progress
+
+MELTANO = str(Path(sys.executable).with_name("meltano"))
+PR_SET_PDEATHSIG = 1
+EXCEPTION_LINE = re.compile(r"\b\w+(?:Error|Exception): \S")
+BOX_DRAWING = "╭│╰─"
+
+
+def _die_with_parent() -> None:
+    # A killed run_daily must not leave its Meltano child running unlocked beside the next run.
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def run_task(task: str, env: dict[str, str], run_log: TextIO, show: TextIO, verbose: bool) -> tuple[int, list[str]]:
+    """Exit code and output lines of `meltano run --force <task>`."""
+    command = [MELTANO, "run", "--force", *task.split()]
+    progress = Progress()
+    lines: list[str] = []
+    with subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        errors="replace", preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            run_log.write(line)
+            shown = line.rstrip("\n") if verbose else progress.line_for(line)
+            if shown:
+                print(f"    {shown}", file=show, flush=True)
+    run_log.flush()
+    return process.returncode, lines
+
+
+def error_summary(task: str, code: int, lines: list[str]) -> str:
+    """One line for the ledger and the alert: the exit code and the step's last error line."""
+    messages = [split_line(line)[1].strip() for line in lines]
+    # The first exception message is the cause; Meltano's own tracebacks that follow are consequences.
+    causes = [m for m in messages if EXCEPTION_LINE.search(m)]
+    problems = [m for m in messages if Progress.is_problem(m) and m and m[0] not in BOX_DRAWING]
+    tail = (causes or problems[-1:] or [m for m in messages if m][-1:] or ["no output"])[0]
+    return f"{task} exited with code {code}: {tail}"[:1000]
+
+
+def task_environment(api_url: str | None, run_id: str) -> dict[str, str]:
+    env = dict(os.environ)
+    # The tap stamps rejected records with the run id; the recommender its training run.
+    env.update(TAP_MOOVITAMIX_RUN_ID=run_id, MOOVITAMIX_RUN_ID=run_id)
+    if api_url:
+        env["TAP_MOOVITAMIX_API_URL"] = api_url
+    return env

@@ -1,0 +1,95 @@
+"""Deployment files: docker-compose.yml, .env.example, the Meltano environments and the
+GitHub workflow, checked at the YAML level (no Docker engine, no GitHub runner here).
+`docker compose config` also runs when the compose plugin is installed."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orchestrate.job_definition import job_schedule
+from orchestrate.local_postgres import PROJECT_ROOT
+
+COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+WORKFLOW = yaml.safe_load((PROJECT_ROOT / ".github" / "workflows" / "ops.yml").read_text())
+MELTANO = yaml.safe_load((PROJECT_ROOT / "meltano.yml").read_text())
+VARIABLE = re.compile(r"\$\{([A-Z_]+)")
+
+
+def env_example() -> dict[str, str]:
+    lines = (PROJECT_ROOT / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_compose_has_the_four_services_and_the_runner_runs_the_daily_job() -> None:
+    services = COMPOSE["services"]
+    assert set(services) == {"warehouse", "api", "mlflow", "runner"}
+    assert services["runner"]["command"][-2:] == ["-m", "orchestrate.run_daily"]
+    assert {"warehouse", "api", "mlflow"} <= set(services["runner"]["depends_on"])
+    assert services["runner"]["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+    assert "server" in services["mlflow"]["command"]
+    # Published ports only on the loopback interface.
+    for service in services.values():
+        for port in service.get("ports", []):
+            assert port.startswith("127.0.0.1:"), port
+
+
+def test_compose_is_configured_through_env_and_every_variable_is_documented() -> None:
+    text = (PROJECT_ROOT / "docker-compose.yml").read_text()
+    used = set(VARIABLE.findall(text))
+    documented = set(env_example())
+    assert used - documented == set(), "variables of docker-compose.yml missing from .env.example"
+    assert COMPOSE["services"]["runner"]["env_file"] == [{"path": ".env", "required": False}]
+    # No secret value is written in the compose file itself.
+    assert "WAREHOUSE_PASSWORD: ${WAREHOUSE_PASSWORD:?" in text
+
+
+def test_env_is_ignored_and_env_example_is_not() -> None:
+    check = subprocess.run(["git", "check-ignore", ".env", ".env.example"], cwd=PROJECT_ROOT,
+                           capture_output=True, text=True, check=False)
+    assert check.stdout.split() == [".env"]
+
+
+@pytest.mark.skipif(
+    shutil.which("docker") is None
+    or subprocess.run(["docker", "compose", "version"], capture_output=True, check=False).returncode != 0,
+    reason="the docker compose plugin is not installed here (YAML-level checks above still run)",
+)
+def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text((PROJECT_ROOT / ".env.example").read_text())
+    result = subprocess.run(["docker", "compose", "--project-directory", str(PROJECT_ROOT), "--env-file",
+                             str(tmp_path / ".env"), "config", "--quiet"], cwd=PROJECT_ROOT, capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_meltano_environments_dev_default_ci_and_prod_with_secrets_from_env() -> None:
+    environments = {env["name"]: env for env in MELTANO["environments"]}
+    assert list(environments) == ["dev", "ci", "prod"]
+    assert MELTANO["default_environment"] == "dev"
+    prod = yaml.safe_dump(environments["prod"])
+    assert "${WAREHOUSE_PASSWORD}" in prod and "${MOOVITAMIX_API_URL}" in prod
+    # A secret in prod is always a ${VARIABLE}, never a literal.
+    for plugin in (p for kind in environments["prod"]["config"]["plugins"].values() for p in kind):
+        for name, value in plugin["config"].items():
+            if name in ("password", "auth_token"):
+                assert re.fullmatch(r"\$\{[A-Z_]+\}", value), (name, value)
+
+
+def test_workflow_tests_on_push_and_runs_the_daily_job_in_prod_on_a_cron() -> None:
+    triggers = WORKFLOW[True]  # YAML 1.1 reads the key `on` as True
+    assert "push" in triggers
+    assert triggers["schedule"][0]["cron"] == job_schedule("daily")
+    test, daily = WORKFLOW["jobs"]["test"], WORKFLOW["jobs"]["daily"]
+    assert "push" in test["if"] and any("make test" in step.get("run", "") for step in test["steps"])
+    assert "schedule" in daily["if"] and daily["environment"] == "prod"
+    assert daily["env"]["MELTANO_ENVIRONMENT"] == "prod"
+    assert any("orchestrate.run_daily" in step.get("run", "") for step in daily["steps"])
+    for name in ("WAREHOUSE_PASSWORD", "ALERT_WEBHOOK_URL", "MOOVITAMIX_API_URL", "PII_SALT"):
+        assert daily["env"][name] == f"${{{{ secrets.{name} }}}}"
+
