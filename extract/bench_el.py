@@ -8,9 +8,13 @@
 2. pipeline: times the real `meltano run tap-moovitamix target-postgres` (a Meltano system
    DB and run directory of its own, so no state and no catalog is shared), start-up
    included: that is what a daily run costs;
-3. baseline, in the same run: the same pages fetched with a plain `requests.Session`, one
-   after the other, and written with `COPY` (psycopg) into scratch tables of the same
-   columns: the least any loader has to do;
+3. baseline, in the same run, right before AND right after the pipeline: the same pages
+   fetched with a plain `requests.Session`, one after the other, and written with `COPY`
+   (psycopg) into scratch tables of the same columns: the least any loader has to do.
+   The ratio uses the mean of the two baseline rates: on a shared 2-core machine the
+   load of other processes drifts, and a single baseline taken before or after would
+   bias the ratio whichever way the load moved (both rates are printed, with the load
+   average around the run);
 4. breakdown (unless --no-breakdown): the tap alone, its output thrown away, and the
    phases read from Meltano's log, to show where the pipeline's time goes.
 
@@ -210,10 +214,14 @@ def phases(output: str) -> dict[str, float]:
             continue
         when, who, text = dt.datetime.fromisoformat(match.group(1)), match.group(2), match.group(3)
         marks.setdefault("first_line", when)
-        if "Running catalog discovery" in text:
-            marks.setdefault("discovery", when)
+        # The committed catalog (extractors.meltano.yml) replaces discovery; either marks
+        # the moment Meltano is ready to start the plugins.
+        if "Running catalog discovery" in text or "Using custom catalog" in text:
+            marks.setdefault("catalog", when)
         if who == "tap-moovitamix" and "Beginning sync" in text:
             marks.setdefault("tap_sync_start", when)
+        if who == "tap-moovitamix" and "event=stream_complete" in text:
+            marks["tap_done"] = when
         if who == "target-postgres" and "completed processing" in text:
             marks["target_input_done"] = when
         if "Run completed" in text:
@@ -229,10 +237,11 @@ def phases(output: str) -> dict[str, float]:
         return round((marks[stop] - marks[start]).total_seconds(), 2) if start in marks and stop in marks else -1.0
 
     return {
-        "meltano_start_s": between("first_line", "discovery"),
-        "discovery_and_tap_start_s": between("discovery", "tap_sync_start"),
+        "meltano_start_s": between("first_line", "catalog"),
+        "catalog_to_tap_sync_s": between("catalog", "tap_sync_start"),
         "tap_streams_s": round(sum(sync.values()), 2),
         "tap_sync_to_target_input_done_s": between("tap_sync_start", "target_input_done"),
+        "target_behind_tap_s": between("tap_done", "target_input_done"),
         "target_batches_s": round(batch, 2),
         "target_input_done_to_end_s": between("target_input_done", "end"),
     }
@@ -286,6 +295,15 @@ def run_baseline(server: LocalPostgres, api_url: str, page_size: int) -> tuple[f
     return time.perf_counter() - started, total
 
 
+def timed_baseline(server: LocalPostgres, api_url: str, page_size: int, when: str) -> tuple[float, int]:
+    seconds, records = run_baseline(server, api_url, page_size)
+    log(
+        f"baseline {when}: requests.Session + COPY: {records:,} records in {seconds:.1f} s"
+        f" = {records / seconds:,.0f} records/s"
+    )
+    return seconds, records
+
+
 # --- main -------------------------------------------------------------------------------
 
 
@@ -305,6 +323,9 @@ def main(argv: list[str] | None = None) -> int:
             log(f"bench-el: {args.records:,} records per endpoint, pages of {args.page_size}, work dir {workdir}")
             env = pipeline_env(server, api_url, workdir, args.page_size)
 
+            load_before = os.getloadavg()[0]
+            before = timed_baseline(server, api_url, args.page_size, "before the pipeline")
+
             pipeline_s, output = run_pipeline(env, workdir)
             counts = loaded_records(server)
             records = sum(counts.values())
@@ -314,14 +335,11 @@ def main(argv: list[str] | None = None) -> int:
                 f" = {pipeline_rate:,.0f} records/s ({counts})"
             )
 
-            baseline_s, baseline_records = run_baseline(server, api_url, args.page_size)
-            if baseline_records != records:
-                raise SystemExit(f"baseline read {baseline_records} records, the pipeline loaded {records}")
-            baseline_rate = baseline_records / baseline_s
-            log(
-                f"baseline: requests.Session + COPY: {baseline_records:,} records in {baseline_s:.1f} s"
-                f" = {baseline_rate:,.0f} records/s"
-            )
+            after = timed_baseline(server, api_url, args.page_size, "after the pipeline")
+            if {before[1], after[1]} != {records}:
+                raise SystemExit(f"baselines read {before[1]} and {after[1]} records, the pipeline {records}")
+            rates = [baseline_records / seconds for seconds, baseline_records in (before, after)]
+            baseline_rate = sum(rates) / len(rates)
 
             result: dict[str, Any] = {
                 "records": records,
@@ -329,9 +347,11 @@ def main(argv: list[str] | None = None) -> int:
                 "page_size": args.page_size,
                 "pipeline_seconds": round(pipeline_s, 2),
                 "pipeline_records_per_s": round(pipeline_rate, 1),
-                "baseline_seconds": round(baseline_s, 2),
                 "baseline_records_per_s": round(baseline_rate, 1),
+                "baseline_runs_records_per_s": [round(rate, 1) for rate in rates],
                 "ratio": round(pipeline_rate / baseline_rate, 3),
+                "ratio_to_faster_baseline": round(pipeline_rate / max(rates), 3),
+                "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             }
             if not args.no_breakdown:
                 breakdown = phases(output)

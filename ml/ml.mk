@@ -1,8 +1,8 @@
 # The recommender's targets, included by the top Makefile (which defines ML_VENV, PY, UV,
 # PYTHON and .meltano/.installed). Bench state lives under .spark/ (ignored, `make clean`).
-.PHONY: evaluate serve bench-ml bench-serve
+.PHONY: evaluate serve bench-ml bench-ml-blas bench-serve
 
-BENCH_TARGETS += bench-ml bench-serve
+BENCH_TARGETS += bench-ml bench-ml-blas bench-serve
 
 ML_PY := $(ML_VENV)/bin/python
 ML_BENCH_DIR := $(CURDIR)/.spark/bench-ml
@@ -36,6 +36,13 @@ bench-ml: .meltano/.installed $(IMPLICIT_VENV)/.installed
 		--tracks $(ML_BENCH_TRACKS) --out $(ML_BENCH_DIR)/data
 	OPENBLAS_NUM_THREADS=1 MOOVITAMIX_HOME=$(ML_BENCH_DIR) $(ML_PY) ml/benchmarks/bench_ml.py \
 		--data $(ML_BENCH_DIR)/data --implicit-python $(IMPLICIT_VENV)/bin/python
+
+# ALS fit time with the machine's OpenBLAS against Spark's Java fallback (same data, same run).
+bench-ml-blas: .meltano/.installed
+	PYTHONPATH=$(CURDIR) $(PY) ml/benchmarks/standin_data.py --users $(ML_BENCH_USERS) \
+		--tracks $(ML_BENCH_TRACKS) --out $(ML_BENCH_DIR)/data
+	OPENBLAS_NUM_THREADS=1 MOOVITAMIX_HOME=$(ML_BENCH_DIR) $(ML_PY) ml/benchmarks/bench_blas.py \
+		--data $(ML_BENCH_DIR)/data
 
 # Serving latency at 100,000 users, on a Postgres of its own (stopped afterwards).
 bench-serve: .meltano/.installed

@@ -104,6 +104,7 @@ class Ledger:
             warehouse_url(),
             password=os.environ.get("WAREHOUSE_PASSWORD") or None,
             autocommit=True,
+            connect_timeout=15,
             application_name=f"{APPLICATION_PREFIX}{run_id}"[:63],
         )
 

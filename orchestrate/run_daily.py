@@ -33,7 +33,7 @@ from orchestrate.ledger import Ledger, RunLocked
 from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres
 from orchestrate.report import write_report
 from orchestrate.runlog import RunLog
-from orchestrate.startup import StartupError, log, port_in_use
+from orchestrate.startup import StartupError, port_in_use
 from orchestrate.steps import error_summary, run_task, task_environment
 from orchestrate.summary import print_summary
 
@@ -62,7 +62,7 @@ def check_api(url: str) -> None:
 
 
 @contextmanager
-def stand_in_api() -> Iterator[str]:
+def stand_in_api(runlog: RunLog) -> Iterator[str]:
     """The local stand-in API for the duration of the job, stopped by its PID afterwards."""
     port = int(os.environ.get("MOOVITAMIX_API_PORT", "8000"))
     if port_in_use(port):
@@ -76,7 +76,7 @@ def stand_in_api() -> Iterator[str]:
         server = subprocess.Popen(
             [sys.executable, "-m", "api"], cwd=PROJECT_ROOT, stdout=api_log, stderr=subprocess.STDOUT
         )
-    log("api.starting", pid=server.pid, url=url, log=log_path)
+    runlog.event("api.starting", pid=server.pid, url=url, log=log_path)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -89,7 +89,7 @@ def stand_in_api() -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.3)
-        log("api.ready", url=url)
+        runlog.event("api.ready", url=url)
         yield url
     finally:
         server.terminate()
@@ -98,7 +98,7 @@ def stand_in_api() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-        log("api.stopped", pid=server.pid)
+        runlog.event("api.stopped", pid=server.pid)
 
 
 def needs_api(tasks: list[str]) -> bool:
@@ -129,13 +129,14 @@ def run_steps(ledger: Ledger, tasks: list[str], first_index: int, api_url: str |
     run_started = ledger.connection.execute(
         "select started_at from ops.pipeline_runs where run_id = %s", (ledger.run_id,)
     ).fetchone()[0]
-    with log_path.open("a") as run_log:
+    # Line-buffered: `tail -f` of the run log (and a watchdog) sees each line as it comes.
+    with log_path.open("a", buffering=1) as run_log:
         for index, task in enumerate(tasks, start=first_index):
             step = step_name(task)
             step_started = ledger.start_step(index, step, task)
             runlog.event("step.start", step=step, index=index, task=task)
             print(f"▶ step {index} {task}", flush=True)
-            code, lines = run_task(task, env, run_log, sys.stdout, verbose)
+            code, lines = run_task(task, env, run_log, runlog, sys.stdout, verbose)
             error = None if code == 0 else error_summary(task, code, lines)
             ledger.finish_step(step, code, error)
             try:
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         external_api = os.environ.get("MOOVITAMIX_API_URL")
         if external_api and needs_api(tasks):
             check_api(external_api)
-        api = stand_in_api() if needs_api(tasks) and not external_api else nullcontext(external_api)
+        api = stand_in_api(runlog) if needs_api(tasks) and not external_api else nullcontext(external_api)
         with api as api_url:
             failed_step, error = run_steps(ledger, tasks, first_index, api_url, log_path, runlog, args.verbose)
         findings = finish(ledger, failed_step, error, runlog)
@@ -219,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {locked}", file=sys.stderr)
         return EXIT_LOCKED
     except (StartupError, psycopg.Error) as problem:
-        error = f"{type(problem).__name__}: {problem}".strip()
+        # A StartupError is already one line for the user; a database error needs its context.
+        error = str(problem) if isinstance(problem, StartupError) else f"warehouse error: {problem}".strip()
         runlog.event("run.error", level="error", error=error)
         print(f"error: {error}", file=sys.stderr)
         if ledger is not None:
@@ -231,13 +233,16 @@ def main(argv: list[str] | None = None) -> int:
         if ledger is not None:
             ledger.close()
     status = "success" if error is None else "failed"
-    if error or any(f.breached for f in findings):
+    # Under an orchestrator (--task) thresholds are judged once, after the job's last task.
+    job_finished = tasks[-1] == all_tasks[-1]
+    if error or (job_finished and any(f.breached for f in findings)):
         alerts.send(alerts.build_message(run_id, status, error, findings, str(report) if report else None), runlog)
     runlog.event("run.end", status=status, seconds=round(time.monotonic() - started, 1),
                  **({"failed_step": failed_step} if failed_step else {}))
     runlog.close()
-    print_summary(run_id, job_succeeded=error is None, log_path=log_path, seconds=time.monotonic() - started,
-                  report=report)
+    if ledger is not None:  # without a warehouse session there is nothing to summarise but the error above
+        print_summary(run_id, job_succeeded=error is None, log_path=log_path, seconds=time.monotonic() - started,
+                      report=report)
     return 0 if error is None else 1
 
 

@@ -22,13 +22,21 @@ class RunLog:
         self.json_format = os.environ.get("LOG_FORMAT", "").lower() == "json"
         self._file = json_path.open("a", encoding="utf-8") if json_path else None
 
-    def event(self, event: str, level: str = "info", **fields: object) -> None:
+    def _record(self, event: str, level: str, fields: dict[str, object]) -> tuple[str, str]:
         timestamp = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         record = {"ts": timestamp, "level": level, "event": event, "run_id": self.run_id, **fields}
         line = json.dumps(record, default=str, ensure_ascii=False)
         if self._file:
             self._file.write(line + "\n")
             self._file.flush()
+        return timestamp, line
+
+    def output(self, step: str, plugin: str, message: str) -> None:
+        """One line of a step's output, as JSON on file only (the console shows progress instead)."""
+        self._record("output", "info", {"step": step, "plugin": plugin, "message": message})
+
+    def event(self, event: str, level: str = "info", **fields: object) -> None:
+        timestamp, line = self._record(event, level, fields)
         if self.json_format:
             print(line, file=self.stream, flush=True)
         else:

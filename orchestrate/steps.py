@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import TextIO
 
 from orchestrate.figures import split_line
+from orchestrate.job_definition import step_name
 from orchestrate.local_postgres import PROJECT_ROOT
 from orchestrate.progress import Progress
+from orchestrate.runlog import RunLog
 
 MELTANO = str(Path(sys.executable).with_name("meltano"))
 PR_SET_PDEATHSIG = 1
@@ -33,10 +35,14 @@ def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def run_task(task: str, env: dict[str, str], run_log: TextIO, show: TextIO, verbose: bool) -> tuple[int, list[str]]:
-    """Exit code and output lines of `meltano run --force <task>`."""
+def run_task(
+    task: str, env: dict[str, str], run_log: TextIO, runlog: RunLog, show: TextIO, verbose: bool
+) -> tuple[int, list[str]]:
+    """Exit code and output lines of `meltano run --force <task>`; each line also goes to
+    the text log and, as JSON with the run id and step, to the run's JSON lines."""
     command = [MELTANO, "run", "--force", *task.split()]
     progress = Progress()
+    step = step_name(task)
     lines: list[str] = []
     with subprocess.Popen(
         command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -46,6 +52,7 @@ def run_task(task: str, env: dict[str, str], run_log: TextIO, show: TextIO, verb
         for line in process.stdout:
             lines.append(line)
             run_log.write(line)
+            runlog.output(step, *split_line(line))
             shown = line.rstrip("\n") if verbose else progress.line_for(line)
             if shown:
                 print(f"    {shown}", file=show, flush=True)
@@ -58,7 +65,8 @@ def error_summary(task: str, code: int, lines: list[str]) -> str:
     messages = [split_line(line)[1].strip() for line in lines]
     # The first exception message is the cause; Meltano's own tracebacks that follow are consequences.
     causes = [m for m in messages if EXCEPTION_LINE.search(m)]
-    problems = [m for m in messages if Progress.is_problem(m) and m and m[0] not in BOX_DRAWING]
+    problems = [m for line, m in zip(lines, messages, strict=True)
+                if Progress.is_problem(line) and m and m[0] not in BOX_DRAWING]
     tail = (causes or problems[-1:] or [m for m in messages if m][-1:] or ["no output"])[0]
     return f"{task} exited with code {code}: {tail}"[:1000]
 
@@ -67,6 +75,8 @@ def task_environment(api_url: str | None, run_id: str) -> dict[str, str]:
     env = dict(os.environ)
     # The tap stamps rejected records with the run id; the recommender its training run.
     env.update(TAP_MOOVITAMIX_RUN_ID=run_id, MOOVITAMIX_RUN_ID=run_id)
+    # Meltano writes to a pipe here: unbuffered, its lines (progress) arrive as they happen.
+    env["PYTHONUNBUFFERED"] = "1"
     if api_url:
         env["TAP_MOOVITAMIX_API_URL"] = api_url
     return env

@@ -49,7 +49,10 @@ def warehouse_url() -> str:
 
 
 def connect_warehouse() -> psycopg.Connection:
-    return psycopg.connect(warehouse_url(), password=os.environ.get("WAREHOUSE_PASSWORD") or None, autocommit=True)
+    # A bounded wait: a port that accepts connections but never answers must not hang the run.
+    return psycopg.connect(
+        warehouse_url(), password=os.environ.get("WAREHOUSE_PASSWORD") or None, autocommit=True, connect_timeout=15
+    )
 
 
 def table_rows() -> dict[str, int | None]:

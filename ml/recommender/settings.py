@@ -62,7 +62,9 @@ class AlsParams:
     """ALS hyper-parameters; implicit feedback is fixed because listens are not ratings."""
 
     rank: int = 16
-    reg_param: float = 0.1
+    # Measured on the stand-in at 20,000 users (make bench-ml): NDCG@10 0.266 at 0.1,
+    # 0.286 at 1, 0.292 at 3; at 10 the model collapses to popularity.
+    reg_param: float = 3.0
     alpha: float = 10.0
     max_iter: int = 10
     seed: int = 42

@@ -85,3 +85,15 @@ def spark_session(
     finally:
         if existing is None:
             spark.stop()
+
+
+def native_blas(spark: SparkSession) -> str:
+    """The native BLAS ALS's normal equations use ("JNIBLAS": the machine's
+    libblas.so.3, e.g. OpenBLAS), or "none" when Spark falls back to pure Java."""
+    from py4j.protocol import Py4JError
+
+    try:
+        instance = spark._jvm.dev.ludovic.netlib.blas.NativeBLAS.getInstance()  # type: ignore[union-attr]
+    except Py4JError:  # netlib could not load libblas.so.3
+        return "none"
+    return str(instance.getClass().getSimpleName())

@@ -67,7 +67,7 @@ def test_settings_from_env_and_cli_overrides(
     settings = Settings.from_env().with_overrides(rank=4, top_n=None, force_retrain=True)
     assert settings.warehouse.address == "127.0.0.1:5433"
     assert settings.warehouse.user == "moovitamix" and settings.warehouse.dbname == "moovitamix"
-    assert settings.als.rank == 4 and settings.als.alpha == 2.5 and settings.als.reg_param == 0.1
+    assert settings.als.rank == 4 and settings.als.alpha == 2.5 and settings.als.reg_param == 3.0
     assert settings.top_n == 10 and settings.run_id == "run-42"
     assert settings.policy.force_retrain and settings.policy.max_model_age_days == 3
     assert settings.als.num_blocks == 2 and settings.spark_master == "local[*]"

@@ -98,7 +98,7 @@ class BufferedSingerWriter(GenericSingerWriter[bytes, "Message"]):
                 if self._error is None:  # after a failure, only empty the queue
                     self.stream.write(block)
                     self.stream.flush()
-            except BaseException as error:  # noqa: BLE001 - handed to the main thread
+            except BaseException as error:  # handed to the main thread: see `_raise_if_failed`
                 self._error = error
             finally:
                 self._queue.task_done()

@@ -29,7 +29,8 @@ class StreamStats:
     """Counters of one stream's sync, across re-reads; updated from page-fetch threads."""
 
     stream: str
-    records: int = 0  # emitted to the target
+    read: int = 0  # distinct records read by the current (finally: the last) read
+    emitted: int = 0  # records sent to the target, re-reads included
     pages: int = 0  # pages received, re-reads included
     retries: int = 0  # attempts that failed and were tried again
     http_429: int = 0  # 429 responses received
@@ -47,10 +48,11 @@ class StreamStats:
                 self.retries += 1
 
     def summary(self, event: str, **extra: object) -> str:
-        """The end-of-stream event with every counter."""
+        """Format the end-of-stream event `event` with every counter."""
         fields: dict[str, t.Any] = {
             "stream": self.stream,
-            "records": self.records,
+            "records": self.read,
+            "emitted": self.emitted,
             "pages": self.pages,
             "retries": self.retries,
             "http_429": self.http_429,

@@ -172,7 +172,7 @@ class TapMoovitamix(Tap):
             super().sync_all()
 
     def run_sync_dry_run(self, *args: t.Any, **kwargs: t.Any) -> bool:
-        """The SDK's test sync (a few records a stream), flushed like `sync_all`."""
+        """Run the SDK's test sync (a few records a stream), flushed like `sync_all`."""
         with self._output_flushed():
             return super().run_sync_dry_run(*args, **kwargs)
 

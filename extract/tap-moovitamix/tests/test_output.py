@@ -60,12 +60,13 @@ def test_messages_come_out_in_order_with_states_after_their_records():
 def test_a_state_is_queued_at_once_but_records_wait_for_a_full_block():
     sink = io.BytesIO()
     writer = BufferedSingerWriter(sink)
-    writer.write_message(SchemaMessage(stream="tracks", schema={"properties": {}}, key_properties=[]))
+    schema = SchemaMessage(stream="tracks", schema={"properties": {}}, key_properties=[])
+    writer.write_message(schema)
     writer.write_message(RecordMessage(stream="tracks", record={"id": 1}))
-    writer._queue.join()  # noqa: SLF001 - what the writer thread has written so far
+    writer._queue.join()  # what the writer thread has written so far
     assert [m["type"] for m in lines(sink)] == ["SCHEMA"]
     writer.write_message(StateMessage(value={"bookmarks": {}}))
-    writer._queue.join()  # noqa: SLF001
+    writer._queue.join()
     assert [m["type"] for m in lines(sink)] == ["SCHEMA", "RECORD", "STATE"]
 
 
@@ -87,7 +88,7 @@ def test_the_queue_bounds_the_memory_held(monkeypatch: pytest.MonkeyPatch):
     time.sleep(0.3)
     # One block in the writer's hands, two in the queue: the producer waits for room.
     assert producer.is_alive()
-    assert writer._queue.qsize() == 2  # noqa: SLF001
+    assert writer._queue.qsize() == 2
     release.set()
     producer.join(5)
     writer.flush()
@@ -116,7 +117,8 @@ def events(caplog: pytest.LogCaptureFixture, name: str) -> list[dict[str, str]]:
     for record in caplog.records:
         payload = record.getMessage()
         if payload.startswith(f"event={name} "):
-            assert "  " not in payload and "\n" not in payload
+            assert "  " not in payload
+            assert "\n" not in payload
             found.append(dict(pair.split("=", 1) for pair in payload.split()))
     return found
 
@@ -141,7 +143,7 @@ def test_stream_complete_counts_retries_429s_and_rejects(caplog: pytest.LogCaptu
     caplog.set_level(logging.INFO)
     tracks = make_tracks(150)
     tracks[3]["id"] = "three"
-    pages = [page_json(tracks[:100], total=150, pages=2), page_json(tracks[100:], total=150, pages=2)]
+    pages = [page_json(part, total=150, pages=2) for part in (tracks[:100], tracks[100:])]
     with requests_mock.Mocker() as mocker:
         mocker.get(
             f"{API_URL}/tracks?page=1",
@@ -155,7 +157,8 @@ def test_stream_complete_counts_retries_429s_and_rejects(caplog: pytest.LogCaptu
         sync(make_tap(max_rejected_ratio=0.5), "tracks")
     [complete] = events(caplog, "stream_complete")
     assert complete["stream"] == "tracks"
-    assert complete["records"] == "149"
+    assert complete["records"] == "150"  # read from the API
+    assert complete["emitted"] == "149"  # the bad one went to rejected_records
     assert complete["pages"] == "2"
     assert complete["retries"] == "2"
     assert complete["http_429"] == "1"

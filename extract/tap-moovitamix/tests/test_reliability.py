@@ -854,6 +854,7 @@ def test_the_quick_schema_check_never_accepts_what_jsonschema_rejects():
         "listen_history": make_listen_history(1)[0],
     }
     odd_values = [None, 1, 1.0, True, "x", "12:345", "2025-13-01T00:00:00", [], ["1"], [1, "2"], {}]
+    odd_values += [[1, True], [2.0], [1, None], [[1]]]
     for name, record in samples.items():
         schema = tap.streams[name].schema
         quick = quick_checker(schema)

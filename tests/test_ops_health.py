@@ -1,0 +1,98 @@
+"""Key metrics against their thresholds, on a synthetic ledger: each verdict flips when
+the figure or the threshold (environment variable) crosses the line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from orchestrate import health
+from orchestrate.ledger import SCHEMA_SQL
+from orchestrate.local_postgres import LocalPostgres
+from tests.conftest import connect, recreate_database
+
+DATABASE = "ops_health"
+START = dt.datetime(2026, 11, 1, 6, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def ledger(postgres_server: LocalPostgres) -> Iterator[psycopg.Connection]:
+    recreate_database(postgres_server, DATABASE)
+    with connect(postgres_server, DATABASE) as connection:
+        connection.execute(SCHEMA_SQL)
+        yield connection
+
+
+def add_run(connection: psycopg.Connection, day: int, seconds: float, figures: dict[tuple[str, str], float],
+            status: str = "success") -> str:
+    run_id = f"run-{day:02d}"
+    started = START + dt.timedelta(days=day)
+    connection.execute(
+        "insert into ops.pipeline_runs (run_id, job, environment, host, started_at, finished_at, duration_s, status)"
+        " values (%s, 'daily', 'dev', 'h', %s, %s, %s, %s)",
+        (run_id, started, started + dt.timedelta(seconds=seconds), seconds, status),
+    )
+    connection.execute(
+        "insert into ops.pipeline_steps values (%s, 1, 'dbt_postgres_build', 'dbt-postgres:build', %s, %s, %s,"
+        " 'success', 0, null)",
+        (run_id, started, started, seconds),
+    )
+    connection.cursor().executemany(
+        "insert into ops.pipeline_figures values (%s, %s, %s, %s, %s, null)",
+        [(run_id, "warehouse" if metric == "rows" else "recommender_run", subject, metric, value)
+         for (subject, metric), value in figures.items()],
+    )
+    return run_id
+
+
+def verdicts(connection: psycopg.Connection, run_id: str) -> dict[tuple[str, str], bool]:
+    return {(f.metric, f.subject): f.breached for f in health.evaluate(connection, run_id)}
+
+
+def test_a_step_slower_than_its_history_is_flagged(ledger: psycopg.Connection,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    for day in range(5):
+        add_run(ledger, day, 100 + day, {})
+    slow = add_run(ledger, 5, 200, {})
+    assert verdicts(ledger, slow)[("duration_s", "dbt_postgres_build")] is True
+    assert verdicts(ledger, slow)[("duration_s", "(end to end)")] is True
+    monkeypatch.setenv("OPS_DURATION_FACTOR", "2.5")  # 2.5 x p95 (~104 s) = 260 s
+    assert verdicts(ledger, slow)[("duration_s", "dbt_postgres_build")] is False
+
+
+def test_no_duration_verdict_without_enough_history(ledger: psycopg.Connection) -> None:
+    add_run(ledger, 0, 100, {})
+    second = add_run(ledger, 1, 900, {})
+    assert ("duration_s", "dbt_postgres_build") not in verdicts(ledger, second)
+
+
+def test_a_volume_drop_against_the_previous_run_is_flagged(ledger: psycopg.Connection,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    add_run(ledger, 0, 100, {("raw.tracks", "rows"): 1000, ("raw.users", "rows"): 1000})
+    dropped = add_run(ledger, 1, 100, {("raw.tracks", "rows"): 700, ("raw.users", "rows"): 990})
+    result = verdicts(ledger, dropped)
+    assert result[("volume_change_pct", "raw.tracks")] is True
+    assert result[("volume_change_pct", "raw.users")] is False
+    monkeypatch.setenv("OPS_VOLUME_MAX_DROP_PCT", "50")
+    assert verdicts(ledger, dropped)[("volume_change_pct", "raw.tracks")] is False
+
+
+def test_model_against_baseline_and_champion(ledger: psycopg.Connection) -> None:
+    good = add_run(ledger, 0, 100, {("model", "ndcg_at_10"): 0.20, ("model", "popularity_ndcg_at_10"): 0.05,
+                                    ("model", "champion_ndcg_at_10"): 0.21, ("model", "coverage"): 0.4})
+    result = verdicts(ledger, good)
+    assert not result[("ndcg_vs_baseline", "model")] and not result[("ndcg_vs_champion", "model")]
+    assert not result[("coverage", "model")]
+    bad = add_run(ledger, 1, 100, {("model", "ndcg_at_10"): 0.04, ("model", "popularity_ndcg_at_10"): 0.05,
+                                   ("model", "champion_ndcg_at_10"): 0.21, ("model", "coverage"): 0.01})
+    result = verdicts(ledger, bad)
+    assert result[("ndcg_vs_baseline", "model")] and result[("ndcg_vs_champion", "model")]
+    assert result[("coverage", "model")]
+
+
+def test_a_failed_run_is_always_a_breach(ledger: psycopg.Connection) -> None:
+    failed = add_run(ledger, 0, 10, {}, status="failed")
+    assert verdicts(ledger, failed)[("run_status", "daily")] is True
