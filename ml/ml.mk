@@ -1,6 +1,6 @@
 # The recommender's targets, included by the top Makefile (which defines ML_VENV, PY, UV,
 # PYTHON and .meltano/.installed). Bench state lives under .spark/ (ignored, `make clean`).
-.PHONY: evaluate serve bench-ml bench-ml-blas bench-serve
+.PHONY: evaluate serve native-blas bench-ml bench-ml-blas bench-serve
 
 BENCH_TARGETS += bench-ml bench-ml-blas bench-serve
 
@@ -30,15 +30,23 @@ $(IMPLICIT_VENV)/.installed: $(VENV)/.installed
 	$(UV) pip install --quiet --python $(IMPLICIT_VENV)/bin/python implicit==0.7.3
 	touch $@
 
+# Debian's OpenBLAS as the libblas.so.3/liblapack.so.3 Spark's netlib loads (ALS fit ~2x
+# faster here, `make bench-ml-blas`); the job falls back to Java without it.
+native-blas:
+	@if ldconfig -p | grep -q 'libblas\.so\.3 '; then echo "native BLAS: present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -qq libopenblas0-pthread; \
+	else echo "native BLAS: missing (apt-get install libopenblas0-pthread); Spark uses Java BLAS"; fi
+
 # Quality vs popularity, the oracle and implicit; fit time vs implicit (same data, same run).
-bench-ml: .meltano/.installed $(IMPLICIT_VENV)/.installed
+bench-ml: .meltano/.installed $(IMPLICIT_VENV)/.installed native-blas
 	PYTHONPATH=$(CURDIR) $(PY) ml/benchmarks/standin_data.py --users $(ML_BENCH_USERS) \
 		--tracks $(ML_BENCH_TRACKS) --out $(ML_BENCH_DIR)/data
 	OPENBLAS_NUM_THREADS=1 MOOVITAMIX_HOME=$(ML_BENCH_DIR) $(ML_PY) ml/benchmarks/bench_ml.py \
 		--data $(ML_BENCH_DIR)/data --implicit-python $(IMPLICIT_VENV)/bin/python
 
 # ALS fit time with the machine's OpenBLAS against Spark's Java fallback (same data, same run).
-bench-ml-blas: .meltano/.installed
+bench-ml-blas: .meltano/.installed native-blas
 	PYTHONPATH=$(CURDIR) $(PY) ml/benchmarks/standin_data.py --users $(ML_BENCH_USERS) \
 		--tracks $(ML_BENCH_TRACKS) --out $(ML_BENCH_DIR)/data
 	OPENBLAS_NUM_THREADS=1 MOOVITAMIX_HOME=$(ML_BENCH_DIR) $(ML_PY) ml/benchmarks/bench_blas.py \

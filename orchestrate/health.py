@@ -162,10 +162,12 @@ def _extract(figures: dict[tuple[str, str, str], float | None]) -> list[Finding]
 
 def _quality(figures: dict[tuple[str, str, str], float | None]) -> list[Finding]:
     findings = []
-    failed_tests = sum(v for (_, _, m), v in figures.items() if m in ("tests_fail", "tests_error") and v)
-    if any(m.startswith("tests_") for (_, _, m) in figures):
-        findings.append(Finding("dbt_tests_failed", "dbt", failed_tests, 0, failed_tests > 0,
-                                f"{failed_tests:.0f} dbt tests failed or errored"))
+    dbt_failures = ("tests_fail", "tests_error", "unit_tests_fail", "unit_tests_error", "models_error",
+                    "snapshots_error")
+    failed = sum(v for (_, _, m), v in figures.items() if m in dbt_failures and v)
+    if any(m.startswith(("tests_", "models_")) for (_, _, m) in figures):
+        findings.append(Finding("dbt_failures", "dbt", failed, 0, failed > 0,
+                                f"{failed:.0f} dbt tests or models failed or errored"))
     gates = [(s, v) for (_, s, m), v in figures.items() if m == "contract_passed"]
     if gates:
         failed = [subject for subject, value in gates if not value]

@@ -14,6 +14,7 @@ what an orchestrator with per-step retries calls (orchestrate/dags/).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -29,7 +30,7 @@ import requests
 
 from orchestrate import alerts, figures, health
 from orchestrate.job_definition import DAILY_JOB, job_tasks, step_name
-from orchestrate.ledger import Ledger, RunLocked
+from orchestrate.ledger import Figure, Ledger, RunLocked
 from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres
 from orchestrate.report import write_report
 from orchestrate.runlog import RunLog
@@ -105,7 +106,9 @@ def needs_api(tasks: list[str]) -> bool:
     return any(task.split()[0].startswith("tap-") for task in tasks)
 
 
-def collect_figures(ledger: Ledger, task: str, step: str, lines: list[str], step_started, run_started) -> list:
+def collect_figures(
+    ledger: Ledger, task: str, step: str, lines: list[str], step_started: dt.datetime, run_started: dt.datetime
+) -> list[Figure]:
     """The step's own figures; which ones depends on the plugin the task runs."""
     plugin = task.split()[0].split(":")[0]
     connection = ledger.connection

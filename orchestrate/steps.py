@@ -27,6 +27,11 @@ from orchestrate.runlog import RunLog
 MELTANO = str(Path(sys.executable).with_name("meltano"))
 PR_SET_PDEATHSIG = 1
 EXCEPTION_LINE = re.compile(r"\b\w+(?:Error|Exception): \S")
+# A plugin line that names a problem; not the zero counters ("ERROR=0", "failed: 0") nor
+# Soda's "level: fail" threshold column.
+PLUGIN_COMPLAINT = re.compile(
+    r"(?<!level: )\b(invalid|fatal|refused|fail(?:ed|ure)?|errors?)\b(?!\s*[=:]\s*0\b)", re.IGNORECASE
+)
 BOX_DRAWING = "╭│╰─"
 
 
@@ -61,13 +66,15 @@ def run_task(
 
 
 def error_summary(task: str, code: int, lines: list[str]) -> str:
-    """One line for the ledger and the alert: the exit code and the step's last error line."""
-    messages = [split_line(line)[1].strip() for line in lines]
-    # The first exception message is the cause; Meltano's own tracebacks that follow are consequences.
-    causes = [m for m in messages if EXCEPTION_LINE.search(m)]
-    problems = [m for line, m in zip(lines, messages, strict=True)
+    """One line for the ledger and the alert: the exit code and the line that names the cause."""
+    parsed = [(plugin, message.strip()) for plugin, message in map(split_line, lines)]
+    # The first exception, or the first complaint of a plugin, is the cause; what Meltano
+    # reports after it ("Extractor failed", "Block run completed") are consequences.
+    causes = [m for _, m in parsed if EXCEPTION_LINE.search(m)]
+    complaints = [m for plugin, m in parsed if plugin not in ("", "meltano") and PLUGIN_COMPLAINT.search(m)]
+    problems = [m for line, (_, m) in zip(lines, parsed, strict=True)
                 if Progress.is_problem(line) and m and m[0] not in BOX_DRAWING]
-    tail = (causes or problems[-1:] or [m for m in messages if m][-1:] or ["no output"])[0]
+    tail = (causes or complaints or problems or [m for _, m in parsed if m][-1:] or ["no output"])[0]
     return f"{task} exited with code {code}: {tail}"[:1000]
 
 

@@ -71,6 +71,10 @@ def test_a_step_records_its_figures_shows_progress_and_logs_json(
     records = [json.loads(line) for line in json_log.read_text().splitlines()]
     assert {r["run_id"] for r in records} == {"ops-figures-1"}
     assert [r["event"] for r in records if r["event"].startswith("step.")] == ["step.start", "step.end"]
+    # Every output line of the step too, tagged with its step and plugin.
+    tap_lines = [r for r in records if r["event"] == "output" and r["plugin"] == "tap-moovitamix"]
+    assert tap_lines and {r["step"] for r in tap_lines} == {"tap_moovitamix_target_postgres"}
+    assert any(r["message"].startswith("event=stream_complete stream=tracks") for r in tap_lines)
 
 
 def test_a_failed_step_is_recorded_and_alerted_with_its_error(

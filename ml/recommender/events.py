@@ -23,9 +23,22 @@ class _UtcFormatter(logging.Formatter):
         return f"ts={ts} level={record.levelname} {record.getMessage()}"
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a line is logged, not when the handler was
+    made: a later redirection (a test's capture, a wrapper) then still gets the lines."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
 def setup_logging(level: int = logging.INFO) -> None:
     if not any(getattr(h, "_recommender", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(_UtcFormatter())
         handler._recommender = True  # type: ignore[attr-defined]
         logger.addHandler(handler)

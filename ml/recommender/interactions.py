@@ -1,7 +1,9 @@
 """The implicit-feedback matrix: one row per (user, track) with a listen weight, and the
 evaluation split that mirrors production.
 
-Frames here are pandas: a few million rows fit in the driver, and the split, the
+Frames here are pandas, with columns user_id, track_id (warehouse ids), weight (listen
+count), seen_at (when the pair first appeared, NaT when unknown) and user_idx, track_idx
+(dense indices, idmap.py): a few million rows fit in the driver, and the split, the
 popularity lists and the fingerprint are simpler and faster without Spark. Only the ALS
 fit and its top-N scoring go to Spark (``to_spark``).
 """
@@ -15,10 +17,6 @@ import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import FloatType, IntegerType, StructField, StructType
-
-# user_id, track_id: warehouse ids; weight: listen count; seen_at: when the pair first
-# appeared (NaT when unknown); user_idx, track_idx: dense indices (idmap.py).
-COLUMNS = ["user_id", "track_id", "weight", "seen_at"]
 
 SPARK_SCHEMA = StructType(
     [

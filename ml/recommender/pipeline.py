@@ -205,6 +205,8 @@ def _run(settings: Settings, record: RunRecord) -> None:
                 **settings.als.as_mlflow_params(),
                 "spark_master": settings.spark_master,
                 "spark_version": spark.version,
+                "spark_shuffle_partitions": settings.spark_shuffle_partitions,
+                "spark_default_parallelism": spark.sparkContext.defaultParallelism,
                 "top_n": settings.top_n,
                 "eval_k": settings.eval_k,
                 "holdout_seed": settings.holdout_seed,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import subprocess
@@ -90,3 +91,18 @@ def test_bad_boolean_in_env_is_a_clear_error(
     monkeypatch.setenv("RETRAIN_FORCE", "maybe")
     assert main(["run"]) == 1
     assert "error: RETRAIN_FORCE must be true or false, got 'maybe'" in capsys.readouterr().err
+
+
+def test_log_lines_follow_later_stderr_redirections(monkeypatch: pytest.MonkeyPatch) -> None:
+    from recommender.events import emit, setup_logging
+
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    setup_logging()
+    emit("first_line")
+    # Another capture (the next test, a wrapper) must receive the lines from then on.
+    monkeypatch.setattr(sys, "stderr", second)
+    setup_logging()
+    emit("second_line", decision="skipped")
+    assert "event=first_line" in first.getvalue() and "second_line" not in first.getvalue()
+    assert second.getvalue().endswith("event=second_line decision=skipped\n")

@@ -30,7 +30,9 @@ function frame(container, labels, maxValue) {
   container.innerHTML = "";
   const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "data-chart": container.id });
   const plotW = width - left - right, plotH = height - top - bottom;
-  const x = (i) => left + (labels.length === 1 ? plotW / 2 : (i * plotW) / (labels.length - 1));
+  // Inset from both axes so that the first and last bars do not cover the axis labels.
+  const inset = 16, innerW = plotW - 2 * inset;
+  const x = (i) => left + inset + (labels.length === 1 ? innerW / 2 : (i * innerW) / (labels.length - 1));
   const y = (v) => top + plotH - (maxValue > 0 ? (v / maxValue) * plotH : 0);
   el("line", { x1: left, y1: top + plotH, x2: left + plotW, y2: top + plotH, stroke: "#888" }, svg);
   el("line", { x1: left, y1: top, x2: left, y2: top + plotH, stroke: "#888" }, svg);

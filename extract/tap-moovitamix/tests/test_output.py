@@ -85,7 +85,10 @@ def test_the_queue_bounds_the_memory_held(monkeypatch: pytest.MonkeyPatch):
         target=lambda: [writer.write_message(StateMessage(value={"n": n})) for n in range(10)]
     )
     producer.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 5
+    while writer._queue.qsize() < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
     # One block in the writer's hands, two in the queue: the producer waits for room.
     assert producer.is_alive()
     assert writer._queue.qsize() == 2
