@@ -39,7 +39,7 @@ native-blas:
 	else echo "native BLAS: missing (apt-get install libopenblas0-pthread); Spark uses Java BLAS"; fi
 
 # Quality vs popularity, the oracle and implicit; fit time vs implicit (same data, same run).
-bench-ml: .meltano/.installed $(IMPLICIT_VENV)/.installed native-blas
+bench-ml: .meltano/.installed $(IMPLICIT_VENV)/.installed
 	PYTHONPATH=$(CURDIR) $(PY) ml/benchmarks/standin_data.py --users $(ML_BENCH_USERS) \
 		--tracks $(ML_BENCH_TRACKS) --out $(ML_BENCH_DIR)/data
 	OPENBLAS_NUM_THREADS=1 MOOVITAMIX_HOME=$(ML_BENCH_DIR) $(ML_PY) ml/benchmarks/bench_ml.py \
