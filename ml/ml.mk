@@ -30,8 +30,8 @@ $(IMPLICIT_VENV)/.installed: $(VENV)/.installed
 	$(UV) pip install --quiet --python $(IMPLICIT_VENV)/bin/python implicit==0.7.3
 	touch $@
 
-# Debian's OpenBLAS as the libblas.so.3/liblapack.so.3 Spark's netlib loads (ALS fit ~2x
-# faster here, `make bench-ml-blas`); the job falls back to Java without it.
+# Debian's OpenBLAS as the libblas.so.3/liblapack.so.3 Spark's netlib loads (ALS fit ~25 %
+# faster here, within the noise: `make bench-ml-blas`); optional, the job falls back to Java.
 native-blas:
 	@if ldconfig -p | grep -q 'libblas\.so\.3 '; then echo "native BLAS: present"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
