@@ -104,12 +104,15 @@ def soda_results(log_text: str) -> str:
 
 
 def model_results(log_text: str) -> str:
-    evaluated = event_fields(log_text, "evaluated")
-    registered = event_fields(log_text, "model_registered")
-    if not registered:
-        return "not trained"
-    metrics = " · ".join(f"{name}={value}" for name, value in evaluated.items() if "_at_" in name)
-    return f"{registered.get('name')} version {registered.get('version')} · {metrics}"
+    """The recommender's decision (trained, promoted, kept, skipped) from its last line."""
+    run = event_fields(log_text, "run_complete")
+    if not run:
+        return "not run"
+    metrics = " · ".join(
+        f"{name}={run[name]}" for name in ("ndcg_at_10", "champion_ndcg_at_10", "popularity_ndcg_at_10") if name in run
+    )
+    served = f"champion version {run['model_version']}" if "model_version" in run else "no champion"
+    return f"{run.get('decision', '?')} ({run.get('reason', '')}) · {served} · {metrics}"
 
 
 def step_table(run_id: str) -> tuple[list[str], list[str]]:
