@@ -5,7 +5,7 @@ Decisions written to the ledger (ml.training_runs.decision) and the MLflow run:
 
 - ``promoted``: trained on changed data, the new model passed the gate and is champion;
 - ``forced_retrain_promoted``: retrain forced (champion too old, degraded on today's
-  data, or operator's RETRAIN_FORCE); the new model beat popularity and is champion;
+  data, or operator's RETRAIN_FORCE); the new model passed the same gate and is champion;
 - ``kept_champion``: trained, the gate refused the new model; the champion still serves;
 - ``no_champion_popularity``: trained, refused, and there is no champion: the popularity
   lists are served (model_version ``popularity``);
@@ -101,8 +101,9 @@ def gate(
     forced: bool,
     policy: PolicySettings,
 ) -> GateResult:
-    """Promote only a model clearly above popularity and (unless the retrain was forced
-    because the champion is stale) at least as good as the champion on the same hold-out."""
+    """Promote only a model clearly above popularity and at least as good as the champion
+    on the same hold-out. A forced retrain is judged the same way: forcing buys a new
+    candidate, never a worse model (a stale champion that still wins keeps serving)."""
     floor = policy.gate_min_popularity_lift * popularity_ndcg
     scores = (
         f"new {challenger_ndcg:.4f}, champion "
@@ -119,12 +120,10 @@ def gate(
         )
     if champion_ndcg is None:
         return GateResult(True, PROMOTED, f"first model, above popularity: {scores}")
-    if forced:
-        return GateResult(True, FORCED_PROMOTED, f"forced retrain, above popularity: {scores}")
     if challenger_ndcg >= champion_ndcg - policy.gate_ndcg_tolerance:
         return GateResult(
             True,
-            PROMOTED,
+            FORCED_PROMOTED if forced else PROMOTED,
             f"NDCG@10 >= champion - {policy.gate_ndcg_tolerance:g}: {scores}",
         )
     return GateResult(

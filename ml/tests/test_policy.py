@@ -60,8 +60,11 @@ def test_gate_requires_a_clear_lift_over_popularity() -> None:
     assert close_to_popularity.decision == policy.NO_CHAMPION
     first = gate(0.13, None, 0.10, forced=False, policy=POLICY)
     assert first.promote and first.decision == policy.PROMOTED
-    # A forced retrain replaces a stale champion even if the champion scores higher ...
-    forced = gate(0.15, 0.20, 0.05, forced=True, policy=POLICY)
+    # A forced retrain passes the same gate: promoted when at least the champion ...
+    forced = gate(0.21, 0.20, 0.05, forced=True, policy=POLICY)
     assert forced.promote and forced.decision == policy.FORCED_PROMOTED
-    # ... but never with a model that does not beat popularity.
+    # ... kept out when the (stale) champion still scores higher ...
+    worse = gate(0.15, 0.20, 0.05, forced=True, policy=POLICY)
+    assert not worse.promote and worse.decision == policy.KEPT_CHAMPION
+    # ... and never with a model that does not beat popularity.
     assert not gate(0.055, 0.20, 0.05, forced=True, policy=POLICY).promote
