@@ -26,7 +26,7 @@ serve: .meltano/.installed
 
 # `implicit` is only the benchmark's yardstick: a venv of its own, never a platform dependency.
 $(IMPLICIT_VENV)/.installed: $(VENV)/.installed
-	$(UV) venv --quiet --python $(PYTHON) $(IMPLICIT_VENV)
+	$(UV) venv --quiet --clear --python $(PYTHON) $(IMPLICIT_VENV)
 	$(UV) pip install --quiet --python $(IMPLICIT_VENV)/bin/python implicit==0.7.3
 	touch $@
 

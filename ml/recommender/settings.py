@@ -66,7 +66,9 @@ class AlsParams:
     # 0.286 at 1, 0.292 at 3; at 10 the model collapses to popularity.
     reg_param: float = 3.0
     alpha: float = 10.0
-    max_iter: int = 10
+    # Measured on the same data: 5 iterations give NDCG@10 0.2916 against 0.2923 for 10,
+    # at half the fit time.
+    max_iter: int = 5
     seed: int = 42
     cold_start_strategy: str = "drop"
     # ALS splits users and items into blocks; Spark's default of 10 x 10 makes 100
