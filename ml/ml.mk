@@ -30,8 +30,9 @@ $(IMPLICIT_VENV)/.installed: $(VENV)/.installed
 	$(UV) pip install --quiet --python $(IMPLICIT_VENV)/bin/python implicit==0.7.3
 	touch $@
 
-# Debian's OpenBLAS as the libblas.so.3/liblapack.so.3 Spark's netlib loads (ALS fit ~25 %
-# faster here, within the noise: `make bench-ml-blas`); optional, the job falls back to Java.
+# Debian's OpenBLAS as the libblas.so.3/liblapack.so.3 Spark's netlib can load. Optional and
+# off by default (SPARK_NATIVE_BLAS=false): at rank 16 the Java BLAS fit is faster here
+# (`make bench-ml-blas`: native / Java 1.34), JNI costs more than OpenBLAS saves.
 native-blas:
 	@if ldconfig -p | grep -q 'libblas\.so\.3 '; then echo "native BLAS: present"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -45,7 +46,7 @@ bench-ml: .meltano/.installed $(IMPLICIT_VENV)/.installed
 	OPENBLAS_NUM_THREADS=1 MOOVITAMIX_HOME=$(ML_BENCH_DIR) $(ML_PY) ml/benchmarks/bench_ml.py \
 		--data $(ML_BENCH_DIR)/data --implicit-python $(IMPLICIT_VENV)/bin/python
 
-# ALS fit time with the machine's OpenBLAS against Spark's Java fallback (same data, same run).
+# ALS fit time with the machine's OpenBLAS against Spark's Java BLAS (same data, same run).
 bench-ml-blas: .meltano/.installed native-blas
 	PYTHONPATH=$(CURDIR) $(PY) ml/benchmarks/standin_data.py --users $(ML_BENCH_USERS) \
 		--tracks $(ML_BENCH_TRACKS) --out $(ML_BENCH_DIR)/data

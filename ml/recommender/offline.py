@@ -64,9 +64,7 @@ def evaluate_csv(path: Path, settings: Settings) -> dict[str, dict[str, float]]:
     tracks = extend_mapping(empty_mapping(), raw["track_id"])
     interactions = apply_mapping(raw, users, tracks)
     split = split_for_evaluation(interactions, settings.holdout_fraction, settings.holdout_seed)
-    with spark_session(
-        settings.spark_master, settings.checkpoint_dir, settings.spark_shuffle_partitions
-    ) as spark:
+    with spark_session(settings) as spark:
         result = evaluate(spark, split, settings.als, settings.eval_k)
     return {"model": result.model, "popularity": result.popularity}
 

@@ -22,7 +22,7 @@ from .popularity import Popularity
 from .recommend import Published, build_lists
 from .score import als_top_n
 from .settings import Settings
-from .spark import require_java, spark_session
+from .spark import loaded_native_blas, require_java, spark_session
 from .train import Evaluation, NothingToHoldOut, evaluate, fit_als
 
 POPULARITY_VERSION = "popularity"
@@ -194,9 +194,7 @@ def _run(settings: Settings, record: RunRecord) -> None:
     )
 
     with (
-        spark_session(
-            settings.spark_master, settings.checkpoint_dir, settings.spark_shuffle_partitions
-        ) as spark,
+        spark_session(settings) as spark,
         tracking.mlflow.start_run(run_name=f"als-{_now():%Y%m%dT%H%M%SZ}") as mlflow_run,
     ):
         record.mlflow_run_id = mlflow_run.info.run_id
@@ -207,6 +205,7 @@ def _run(settings: Settings, record: RunRecord) -> None:
                 "spark_version": spark.version,
                 "spark_shuffle_partitions": settings.spark_shuffle_partitions,
                 "spark_default_parallelism": spark.sparkContext.defaultParallelism,
+                "spark_native_blas": loaded_native_blas(spark),
                 "top_n": settings.top_n,
                 "eval_k": settings.eval_k,
                 "holdout_seed": settings.holdout_seed,

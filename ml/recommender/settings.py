@@ -75,8 +75,10 @@ class AlsParams:
     # tiny tasks per step on a 2-core machine, most of the time being scheduling.
     num_blocks: int = 2
     # Checkpoint the factor RDDs every N iterations: cuts the lineage of long runs
-    # (needs the checkpoint directory that spark.build_spark sets).
-    checkpoint_interval: int = 5
+    # (needs the checkpoint directory that spark.build_spark sets). Spark's default of
+    # 10: a 5-iteration run has no lineage worth cutting, and a checkpoint at its last
+    # iteration would only write both factor sets to disk once more.
+    checkpoint_interval: int = 10
 
     @classmethod
     def from_env(cls) -> AlsParams:
@@ -156,6 +158,8 @@ class Settings:
     # A 2-core machine and a few thousand rows: Spark's default of 200 shuffle
     # partitions would spend most of the run scheduling empty tasks.
     spark_shuffle_partitions: int = 4
+    # Let Spark load the machine's native BLAS (see spark.build_spark: slower at rank 16).
+    spark_native_blas: bool = False
     top_n: int = 10
     eval_k: int = 10
     holdout_seed: int = 42
@@ -195,6 +199,7 @@ class Settings:
             project_root=project_root,
             spark_master=_env_str("SPARK_MASTER", "local[*]"),
             spark_shuffle_partitions=_env_int("SPARK_SHUFFLE_PARTITIONS", 4),
+            spark_native_blas=_env_bool("SPARK_NATIVE_BLAS", False),
             top_n=_env_int("RECOMMENDATIONS_TOP_N", 10),
             eval_k=_env_int("EVAL_K", 10),
             holdout_seed=_env_int("HOLDOUT_SEED", 42),

@@ -11,9 +11,14 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from .errors import RecommenderError
+from .settings import Settings
 
 JAVA_NOT_FOUND = "Java not found (install OpenJDK 17 and/or set JAVA_HOME)"
 _LOG4J2_CONFIG = Path(__file__).with_name("log4j2.properties")
+# netlib (Spark's BLAS/LAPACK loader) reads these before choosing an implementation.
+_JAVA_BLAS_ONLY = (
+    "-Ddev.ludovic.netlib.blas.allowNative=false -Ddev.ludovic.netlib.lapack.allowNative=false"
+)
 
 
 def find_java() -> str | None:
@@ -38,14 +43,28 @@ def build_spark(
     checkpoint_dir: Path,
     shuffle_partitions: int = 4,
     app_name: str = "moovitamix-recommender",
+    native_blas: bool = False,
 ) -> SparkSession:
     """Create (or reuse) the session. Memory and other JVM settings are left to
-    ``SPARK_CONF_DIR``/spark-defaults.conf or ``SPARK_DRIVER_MEMORY`` on purpose."""
+    ``SPARK_CONF_DIR``/spark-defaults.conf or ``SPARK_DRIVER_MEMORY`` on purpose.
+
+    ``native_blas`` lets netlib load the machine's libblas.so.3 (OpenBLAS). Off by default:
+    ALS calls BLAS once per interaction on rank-sized vectors, where the JNI crossing
+    costs more than OpenBLAS saves (``make bench-ml-blas``: the Java BLAS fit is faster
+    at rank 16)."""
     require_java()
     # The machine's hostname may not resolve; binding the driver to loopback avoids
     # a slow reverse lookup and a "Service 'sparkDriver' could not bind" failure.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    # Quiet from the first line: setLogLevel() only takes effect after the JVM has
+    # already printed its startup warnings.
+    driver_options = f"-Dlog4j2.configurationFile={_LOG4J2_CONFIG}"
+    executor_options = ""
+    if not native_blas:
+        # Driver (where local mode computes) and executors (a cluster's) alike.
+        driver_options = f"{driver_options} {_JAVA_BLAS_ONLY}"
+        executor_options = _JAVA_BLAS_ONLY
 
     builder = (
         SparkSession.builder.master(master)
@@ -59,10 +78,10 @@ def build_spark(
         .config("spark.sql.session.timeZone", "UTC")
         # pandas -> Spark conversion of the interactions goes through Arrow (fast path).
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        # Quiet from the first line: setLogLevel() only takes effect after the JVM
-        # has already printed its startup warnings.
-        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_LOG4J2_CONFIG}")
+        .config("spark.driver.extraJavaOptions", driver_options)
     )
+    if executor_options:
+        builder = builder.config("spark.executor.extraJavaOptions", executor_options)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     # ALS checkpoints its factor RDDs every `checkpointInterval` iterations to cut the
@@ -73,13 +92,16 @@ def build_spark(
 
 
 @contextmanager
-def spark_session(
-    master: str, checkpoint_dir: Path, shuffle_partitions: int
-) -> Iterator[SparkSession]:
+def spark_session(settings: Settings) -> Iterator[SparkSession]:
     """A session for one job; stopped at the end only if this job created it: a caller
     (a notebook, the test suite) that already has one keeps it."""
     existing = SparkSession.getActiveSession()
-    spark = build_spark(master, checkpoint_dir, shuffle_partitions)
+    spark = build_spark(
+        settings.spark_master,
+        settings.checkpoint_dir,
+        settings.spark_shuffle_partitions,
+        native_blas=settings.spark_native_blas,
+    )
     try:
         yield spark
     finally:
@@ -87,9 +109,10 @@ def spark_session(
             spark.stop()
 
 
-def native_blas(spark: SparkSession) -> str:
+def loaded_native_blas(spark: SparkSession) -> str:
     """The native BLAS ALS's normal equations use ("JNIBLAS": the machine's
-    libblas.so.3, e.g. OpenBLAS), or "none" when Spark falls back to pure Java."""
+    libblas.so.3, e.g. OpenBLAS), or "none" when Spark uses its pure-Java BLAS (native
+    not allowed, or no libblas.so.3)."""
     from py4j.protocol import Py4JError
 
     try:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 from pyspark.ml.recommendation import ALS, ALSModel
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from .errors import RecommenderError
 from .interactions import Split, relevant_by_user, seen_by_user, to_spark
@@ -37,12 +37,20 @@ def build_als(params: AlsParams) -> ALS:
     )
 
 
+def training_frame(spark: SparkSession, interactions: pd.DataFrame) -> DataFrame:
+    """The interactions as a DataFrame stored once on the executors, cut from its source.
+
+    A DataFrame made from pandas is a local relation: every task of every stage that
+    reads it (even through ``cache()``) carries all its rows, and ALS reads it in many
+    stages (profiled at 20,000 users: ~20 % of a fit was serialising them). A local
+    checkpoint keeps the rows in the executors' block stores and drops that lineage;
+    the blocks go when the frame is garbage-collected (Spark's context cleaner).
+    """
+    return to_spark(spark, interactions).localCheckpoint(eager=True)
+
+
 def fit_als(spark: SparkSession, interactions: pd.DataFrame, params: AlsParams) -> ALSModel:
-    frame = to_spark(spark, interactions).cache()
-    try:
-        return build_als(params).fit(frame)
-    finally:
-        frame.unpersist()
+    return build_als(params).fit(training_frame(spark, interactions))
 
 
 class NothingToHoldOut(RecommenderError):

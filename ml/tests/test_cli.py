@@ -65,6 +65,7 @@ def test_settings_from_env_and_cli_overrides(
     monkeypatch.setenv("ALS_ALPHA", "2.5")
     monkeypatch.setenv("RETRAIN_MAX_MODEL_AGE_DAYS", "3")
     monkeypatch.setenv("MOOVITAMIX_RUN_ID", "run-42")
+    monkeypatch.setenv("SPARK_NATIVE_BLAS", "true")
     settings = Settings.from_env().with_overrides(rank=4, top_n=None, force_retrain=True)
     assert settings.warehouse.address == "127.0.0.1:5433"
     assert settings.warehouse.user == "moovitamix" and settings.warehouse.dbname == "moovitamix"
@@ -72,6 +73,7 @@ def test_settings_from_env_and_cli_overrides(
     assert settings.top_n == 10 and settings.run_id == "run-42"
     assert settings.policy.force_retrain and settings.policy.max_model_age_days == 3
     assert settings.als.num_blocks == 2 and settings.spark_master == "local[*]"
+    assert settings.spark_native_blas and not Settings().spark_native_blas
     assert settings.mlflow_tracking_uri == f"sqlite:///{tmp_path.resolve()}/.mlflow/mlflow.db"
     assert settings.mlflow_artifact_location.endswith("/.mlflow/artifacts")
     assert settings.checkpoint_dir == tmp_path.resolve() / ".spark" / "checkpoints"

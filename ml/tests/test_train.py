@@ -12,7 +12,8 @@ from pyspark.sql import SparkSession
 from recommender.interactions import per_user_split
 from recommender.score import als_top_n
 from recommender.settings import AlsParams
-from recommender.train import NothingToHoldOut, evaluate, fit_als
+from recommender.spark import loaded_native_blas
+from recommender.train import NothingToHoldOut, evaluate, fit_als, training_frame
 
 FAST_ALS = AlsParams(rank=8, max_iter=5)
 METRICS = {"precision_at_10", "recall_at_10", "map_at_10", "ndcg_at_10", "coverage"}
@@ -75,3 +76,19 @@ def test_evaluation_needs_a_user_with_two_tracks(spark: SparkSession) -> None:
     )
     with pytest.raises(NothingToHoldOut):
         evaluate(spark, per_user_split(single, 0.2, 42), FAST_ALS, k=10)
+
+
+def test_training_frame_is_cut_from_the_driver_side_rows(
+    spark: SparkSession, planted: pd.DataFrame
+) -> None:
+    # A plan still reading the pandas rows (LocalTableScan) would ship them in every task.
+    frame = training_frame(spark, planted)
+    plan = frame._jdf.queryExecution().executedPlan().toString()
+    assert "LocalTableScan" not in plan and "ExistingRDD" in plan, plan
+    assert frame.count() == len(planted)
+
+
+def test_spark_uses_java_blas_unless_native_is_asked_for(spark: SparkSession) -> None:
+    # The session of the tests is built with the defaults; where libblas.so.3 exists
+    # (OpenBLAS here), allowing native BLAS would report "JNIBLAS".
+    assert loaded_native_blas(spark) == "none"
