@@ -2,6 +2,23 @@
 # PYTHON and .meltano/.installed). Bench state lives under .spark/ (ignored, `make clean`).
 .PHONY: evaluate serve native-blas bench-ml bench-ml-blas bench-serve
 
+# The PostgreSQL JDBC driver Spark reads and writes the warehouse with. Nothing may be
+# fetched at run time, so the setup takes it from Debian's libpostgresql-jdbc-java: the
+# installed jar when the package is there, else the package downloaded and unpacked here
+# (apt-get download and dpkg-deb need no root). The job finds it at SPARK_JDBC_JAR.
+JDBC_JAR := $(CURDIR)/.spark/jars/postgresql.jar
+SYSTEM_JDBC_JAR := /usr/share/java/postgresql.jar
+TEST_PREREQS += $(JDBC_JAR)
+.meltano/.installed: $(JDBC_JAR)
+
+$(JDBC_JAR):
+	@mkdir -p $(@D)
+	@if [ -f $(SYSTEM_JDBC_JAR) ]; then cp -L $(SYSTEM_JDBC_JAR) $@; else \
+		tmp=$$(mktemp -d) && chmod 755 $$tmp && (cd $$tmp && apt-get download -q libpostgresql-jdbc-java) && \
+		dpkg-deb -x $$tmp/libpostgresql-jdbc-java_*.deb $$tmp/root && \
+		cp -L $$tmp/root/usr/share/java/postgresql.jar $@ && rm -rf $$tmp; fi
+	@echo "PostgreSQL JDBC driver: $@"
+
 BENCH_TARGETS += bench-ml bench-ml-blas bench-serve
 
 ML_PY := $(ML_VENV)/bin/python

@@ -1,24 +1,20 @@
-"""Warehouse I/O with psycopg: read the interactions, keep the id mapping, replace the
-recommendations.
-
-Spark's JDBC source is not used on purpose: the PostgreSQL JDBC jar cannot be
-downloaded at run time on these machines, and the data is small enough to pass
-through the driver.
-"""
+"""The warehouse as the recommender sees it: what it reads (through Spark's JDBC
+source, see jdbc.py), the small facts it asks Postgres directly (bounds, versions), the
+tables it owns (schema ml) and the atomic publication of a staged table."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-import pandas as pd
 import psycopg
 from psycopg import sql
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from .errors import RecommenderError
+from .jdbc import Jdbc
 from .settings import WarehouseSettings
 
 INTERACTIONS_TABLE = "marts.user_track_interactions"
@@ -45,19 +41,33 @@ create table if not exists ml.track_index (
 );
 """
 
-# (user_id, rank, track_id, score), the shape the pipeline publishes.
-RecommendationRow = tuple[int, int, int, float]
+# Listens of catalogued tracks only: a listen of an unknown track id stays flagged in
+# the warehouse, but the model must never recommend that id.
+INTERACTIONS_QUERY = f"""
+select i.user_id, i.track_id, i.listen_count::real as weight, i.first_seen_at as seen_at
+from {INTERACTIONS_TABLE} as i
+where exists (select from marts.dim_tracks as t where t.track_id = i.track_id)
+"""
+USERS_QUERY = "select user_id, favorite_genre from marts.dim_users"
+TRACK_GENRES_QUERY = "select track_id, genre from marts.dim_tracks where genre is not null"
 
 
 @dataclass(frozen=True)
 class DataVersion:
     """What the model learnt from, logged with every MLflow run."""
 
-    interactions_rows: int
     # Newest last_seen_at of the interactions: when their latest listen was loaded.
     max_updated_at: str
     # dbt's invocation id of the build that produced the marts ("unknown" outside the job).
     dbt_run_id: str
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """What a partitioned read needs: the key's range and the planner's row estimate."""
+
+    bounds: tuple[int, int] | None
+    estimated_rows: int
 
 
 def connect(warehouse: WarehouseSettings, autocommit: bool = False) -> psycopg.Connection:
@@ -80,48 +90,54 @@ def connect(warehouse: WarehouseSettings, autocommit: bool = False) -> psycopg.C
         ) from exc
 
 
-def _fetch(conn: psycopg.Connection, query: str, columns: list[str]) -> pd.DataFrame:
+def table_shape(conn: psycopg.Connection, table: str, key: str) -> TableShape:
+    """min/max of an indexed integer key and pg_class's row estimate (no full scan)."""
     try:
-        with conn.cursor() as cur:
-            cur.execute(query)
-            rows = cur.fetchall()
+        low, high = conn.execute(
+            sql.SQL("select min({k}), max({k}) from {t}").format(
+                k=sql.Identifier(key), t=sql.Identifier(*table.split("."))
+            )
+        ).fetchone()
+        estimate = conn.execute(
+            "select greatest(reltuples, 0)::bigint from pg_class where oid = %s::regclass",
+            (table,),
+        ).fetchone()
     except psycopg.errors.UndefinedTable as exc:
         conn.rollback()
         raise RecommenderError(f"{str(exc).splitlines()[0]} (build the dbt marts first)") from exc
-    return pd.DataFrame(rows, columns=columns)
+    bounds = None if low is None else (int(low), int(high))
+    return TableShape(bounds, int(estimate[0]) if estimate else 0)
 
 
-def read_interactions(conn: psycopg.Connection) -> pd.DataFrame:
-    """(user_id, track_id, weight, seen_at) for tracks of the catalogue only: a listen of
-    an unknown track id stays flagged in the warehouse, but the model must never
-    recommend that id."""
-    frame = _fetch(
-        conn,
-        "select i.user_id, i.track_id, i.listen_count, i.first_seen_at "
-        f"from {INTERACTIONS_TABLE} as i "
-        "join marts.dim_tracks as t on t.track_id = i.track_id",
-        ["user_id", "track_id", "weight", "seen_at"],
-    )
-    if frame.empty:
+def read_interactions(
+    spark: SparkSession, jdbc: Jdbc, shape: TableShape
+) -> DataFrame:
+    """(user_id, track_id, weight, seen_at), read in user_id ranges by the executors."""
+    if shape.bounds is None:
         raise RecommenderError(f"{INTERACTIONS_TABLE} is empty")
-    return frame.astype({"user_id": "int64", "track_id": "int64", "weight": "float32"})
+    return jdbc.read(spark, INTERACTIONS_QUERY, "user_id", shape.bounds, shape.estimated_rows)
 
 
-def read_users(conn: psycopg.Connection) -> pd.DataFrame:
+def read_users(spark: SparkSession, jdbc: Jdbc, shape: TableShape) -> DataFrame:
     """(user_id, favorite_genre) of every known user: the cold-start input."""
-    return _fetch(
-        conn, "select user_id, favorite_genre from marts.dim_users", ["user_id", "favorite_genre"]
-    ).astype({"user_id": "int64"})
+    return jdbc.read(spark, USERS_QUERY, "user_id", shape.bounds, shape.estimated_rows)
 
 
-def read_track_genres(conn: psycopg.Connection) -> pd.DataFrame:
-    return _fetch(conn, "select track_id, genre from marts.dim_tracks", ["track_id", "genre"])
+def read_track_genres(spark: SparkSession, jdbc: Jdbc, shape: TableShape) -> DataFrame:
+    return jdbc.read(spark, TRACK_GENRES_QUERY, "track_id", shape.bounds, shape.estimated_rows)
 
 
-def data_version(conn: psycopg.Connection, rows: int, project_root: Path) -> DataVersion:
+def read_mapping(spark: SparkSession, jdbc: Jdbc, kind: str) -> DataFrame:
+    """(id, idx) of ``kind`` ("user" or "track"), as stored today."""
+    return (
+        jdbc.read(spark, f"select {kind}_id as id, idx from ml.{kind}_index", "id", None, 0)
+        .select(F.col("id").cast("long"), F.col("idx").cast("int"))
+    )
+
+
+def data_version(conn: psycopg.Connection, project_root: Path) -> DataVersion:
     newest = conn.execute(f"select max(last_seen_at) from {INTERACTIONS_TABLE}").fetchone()
     return DataVersion(
-        interactions_rows=rows,
         max_updated_at=newest[0].isoformat() if newest and newest[0] else "none",
         dbt_run_id=dbt_invocation_id(project_root),
     )
@@ -142,56 +158,61 @@ def ensure_ml_schema(conn: psycopg.Connection) -> None:
         conn.execute(CREATE_ML_DDL)
 
 
-def load_mapping(conn: psycopg.Connection, kind: str) -> pd.Series:
-    """id -> index of ``kind`` ("user" or "track")."""
-    table = sql.Identifier("ml", f"{kind}_index")
-    rows = conn.execute(
-        sql.SQL("select {}, idx from {}").format(sql.Identifier(f"{kind}_id"), table)
-    ).fetchall()
-    ids = pd.Index([r[0] for r in rows], dtype="int64")
-    return pd.Series([r[1] for r in rows], index=ids, dtype="int64")
+def staging_table(table: str) -> str:
+    return f"{table}_staged"
 
 
-def save_mapping(conn: psycopg.Connection, kind: str, new_entries: pd.Series) -> None:
-    if new_entries.empty:
-        return
-    table = sql.Identifier("ml", f"{kind}_index")
-    copy = sql.SQL("copy {} ({}, idx) from stdin").format(table, sql.Identifier(f"{kind}_id"))
-    with conn.transaction(), conn.cursor() as cur, cur.copy(copy) as writer:
-        for raw_id, idx in new_entries.items():
-            writer.write_row((int(raw_id), int(idx)))
-
-
-def replace_recommendations(
-    conn: psycopg.Connection,
-    recommendations: Iterable[RecommendationRow],
-    model_version: str,
-    generated_at: datetime,
-) -> int:
-    """Swap all rows in ONE transaction so readers see yesterday's set or today's, never a mix.
-
-    DELETE (not TRUNCATE): TRUNCATE takes an ACCESS EXCLUSIVE lock that would block
-    readers for the length of the load, while DELETE lets them keep reading the old
-    snapshot until commit.
-    """
-    written = 0
-    with conn.transaction(), conn.cursor() as cur:
-        cur.execute(f"delete from {RECOMMENDATIONS_TABLE}")
-        copy_stmt = (
-            f"copy {RECOMMENDATIONS_TABLE} "
-            "(user_id, rank, track_id, score, model_version, generated_at) from stdin"
+def prepare_staging(conn: psycopg.Connection, table: str) -> str:
+    """An empty copy of ``table`` (columns, checks, keys) for the executors to fill;
+    whatever a failed run left there is dropped first."""
+    staged = staging_table(table)
+    with conn.transaction():
+        conn.execute(
+            sql.SQL("drop table if exists {s}; create table {s} (like {t} including all)").format(
+                s=sql.Identifier(*staged.split(".")), t=sql.Identifier(*table.split("."))
+            )
         )
-        with cur.copy(copy_stmt) as copy:
-            for user_id, rank, track_id, score in recommendations:
-                copy.write_row(
-                    (
-                        int(user_id),
-                        int(rank),
-                        int(track_id),
-                        float(score),
-                        model_version,
-                        generated_at,
-                    )
-                )
-                written += 1
-    return written
+    return staged
+
+
+def append_staged_mapping(conn: psycopg.Connection, kind: str) -> int:
+    """Add the staged new entries of ml.<kind>_index in one transaction: a run that
+    fails half-way through its JDBC writes adds nothing."""
+    table = f"ml.{kind}_index"
+    staged = sql.Identifier(*staging_table(table).split("."))
+    with conn.transaction():
+        added = conn.execute(
+            sql.SQL("insert into {t} select * from {s}").format(
+                t=sql.Identifier(*table.split(".")), s=staged
+            )
+        ).rowcount
+        conn.execute(sql.SQL("drop table {s}").format(s=staged))
+    return added
+
+
+def swap_in_staged(conn: psycopg.Connection, table: str) -> None:
+    """Replace ``table`` by its staged copy in ONE transaction: readers see yesterday's
+    rows or today's, never a mix and never an empty table (a reader started before the
+    swap finishes on the old rows; the renames wait for it, then new readers resolve
+    the name to the new table). The staged table's own key index takes the live name,
+    so tomorrow's staging copy can create its own again."""
+    schema, name = table.split(".")
+    staged = staging_table(name)
+    previous = f"{name}_previous"
+    statements = [
+        sql.SQL("alter table {s}.{t} rename to {p}"),
+        sql.SQL("drop table {s}.{p}"),
+        sql.SQL("alter table {s}.{staged} rename to {t}"),
+        sql.SQL("alter index {s}.{staged_key} rename to {key}"),
+    ]
+    names = {
+        "s": sql.Identifier(schema),
+        "t": sql.Identifier(name),
+        "p": sql.Identifier(previous),
+        "staged": sql.Identifier(staged),
+        "staged_key": sql.Identifier(f"{staged}_pkey"),
+        "key": sql.Identifier(f"{name}_pkey"),
+    }
+    with conn.transaction():
+        for statement in statements:
+            conn.execute(statement.format(**names))

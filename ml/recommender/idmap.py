@@ -1,44 +1,57 @@
 """Dense integer indices for user and track ids, stable from one day to the next.
 
-ALS indexes users and items as 32-bit ints and its factor matrices are laid out by
-index, so raw ids (bigint, sparse, possibly > 2^31) are mapped to 0..n-1. The mapping
-only ever grows: an id keeps its index forever, new ids get the next free ones. That is
-what lets yesterday's champion model be scored on today's data (same index, same user).
-The warehouse keeps the mapping in ml.user_index / ml.track_index (see data.py); the
-offline CSV evaluation builds one in memory.
+ALS indexes users and items as 32-bit ints, so raw ids (bigint, sparse, possibly > 2^31)
+are mapped to 0..n-1. The mapping only ever grows: an id keeps its index forever, new
+ids get the next free ones. That is what lets yesterday's champion model be scored on
+today's data (same index, same user). The warehouse keeps the mapping in ml.user_index /
+ml.track_index (see data.py); the offline CSV evaluation starts from an empty one.
+Everything here is Spark: the ids never pass through the driver.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import IntegerType, LongType, StructField, StructType
+
+MAPPING_SCHEMA = StructType(
+    [
+        StructField("id", LongType(), nullable=False),
+        StructField("idx", IntegerType(), nullable=False),
+    ]
+)
 
 
-def extend_mapping(existing: pd.Series, ids: pd.Series) -> pd.Series:
-    """The entries to add to ``existing`` (id -> index) so every id in ``ids`` has one.
+def empty_mapping(spark: SparkSession) -> DataFrame:
+    return spark.createDataFrame([], MAPPING_SCHEMA)
 
-    New ids are numbered in ascending id order from max(existing) + 1, so the result
-    does not depend on the order the rows arrived in.
+
+def new_entries(existing: DataFrame, ids: DataFrame) -> DataFrame:
+    """(id, idx) to add to ``existing`` so every id of ``ids`` (one column) has one.
+
+    New ids are numbered in ascending id order from max(existing) + 1, so the result does
+    not depend on the order the rows arrived in. Numbering is distributed: the sorted ids
+    stay in their range partitions and zipWithIndex only counts each partition first.
     """
-    unknown = np.setdiff1d(ids.dropna().unique().astype("int64"), existing.index.to_numpy())
-    start = int(existing.max()) + 1 if len(existing) else 0
-    return pd.Series(
-        np.arange(start, start + len(unknown), dtype="int64"),
-        index=pd.Index(np.sort(unknown), dtype="int64"),
-        dtype="int64",
+    spark = existing.sparkSession
+    highest = existing.agg(F.max("idx")).first()[0]
+    start = 0 if highest is None else int(highest) + 1
+    unknown = (
+        ids.select(F.col(ids.columns[0]).cast("long").alias("id"))
+        .where(F.col("id").isNotNull())
+        .distinct()
+        .join(existing.select("id"), "id", "left_anti")
+        .orderBy("id")
     )
+    numbered = unknown.rdd.zipWithIndex().map(lambda pair: (pair[0][0], start + pair[1]))
+    return spark.createDataFrame(numbered, MAPPING_SCHEMA)
 
 
-def empty_mapping() -> pd.Series:
-    return pd.Series([], index=pd.Index([], dtype="int64"), dtype="int64")
-
-
-def apply_mapping(interactions: pd.DataFrame, users: pd.Series, tracks: pd.Series) -> pd.DataFrame:
-    """Add ``user_idx`` / ``track_idx`` (int32, what ALS takes) to the interactions."""
-    mapped = interactions.assign(
-        user_idx=interactions["user_id"].map(users),
-        track_idx=interactions["track_id"].map(tracks),
-    )
-    if mapped[["user_idx", "track_idx"]].isna().any().any():
-        raise ValueError("an id has no index: extend the mapping before applying it")
-    return mapped.astype({"user_idx": "int32", "track_idx": "int32"})
+def apply_mapping(
+    interactions: DataFrame, users: DataFrame, tracks: DataFrame
+) -> DataFrame:
+    """Add ``user_idx`` / ``track_idx`` (int, what ALS takes) to the interactions; every
+    id must already have an index (extend the mappings first)."""
+    return interactions.join(
+        users.select(F.col("id").alias("user_id"), F.col("idx").alias("user_idx")), "user_id"
+    ).join(tracks.select(F.col("id").alias("track_id"), F.col("idx").alias("track_idx")), "track_id")

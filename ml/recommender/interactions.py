@@ -1,11 +1,9 @@
-"""The implicit-feedback matrix: one row per (user, track) with a listen weight, and the
-evaluation split that mirrors production.
+"""The implicit-feedback matrix and the evaluation split that mirrors production.
 
-Frames here are pandas, with columns user_id, track_id (warehouse ids), weight (listen
-count), seen_at (when the pair first appeared, NaT when unknown) and user_idx, track_idx
-(dense indices, idmap.py): a few million rows fit in the driver, and the split, the
-popularity lists and the fingerprint are simpler and faster without Spark. Only the ALS
-fit and its top-N scoring go to Spark (``to_spark``).
+Frames here are Spark DataFrames with columns user_id, track_id (warehouse ids), weight
+(listen count), seen_at (when the pair first appeared, null when unknown) and user_idx,
+track_idx (dense indices, idmap.py). Nothing is collected: only single numbers (a
+cut-off time, a digest) come back to the driver.
 """
 
 from __future__ import annotations
@@ -15,33 +13,31 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import FloatType, IntegerType, StructField, StructType
-
-SPARK_SCHEMA = StructType(
-    [
-        StructField("user_idx", IntegerType(), nullable=False),
-        StructField("track_idx", IntegerType(), nullable=False),
-        StructField("weight", FloatType(), nullable=False),
-    ]
-)
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
 
 
 @dataclass(frozen=True)
 class Split:
-    train: pd.DataFrame
-    test: pd.DataFrame
+    train: DataFrame
+    test: DataFrame
     # "time": the newest interactions are held out (what production faces: predict what
     # comes next); "per_user": a hashed share of each user's items, when time is unusable.
     method: str
 
 
-def fingerprint(interactions: pd.DataFrame) -> str:
-    """A digest of the (user, track, weight) content, whatever the row order: equal
-    digests mean the model would learn from exactly the same data."""
-    ordered = interactions.sort_values(["user_id", "track_id"])[["user_id", "track_id", "weight"]]
-    hashed = pd.util.hash_pandas_object(ordered, index=False).to_numpy()
-    return hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
+def fingerprint(interactions: DataFrame) -> str:
+    """A digest of the (user, track, weight) content, whatever the row order or the
+    partitioning: equal digests mean the model would learn from exactly the same data.
+    Two independent 64-bit row hashes are summed exactly (as decimals) by the executors."""
+    row = [F.col("user_id"), F.col("track_id"), F.col("weight")]
+    count, first, second = interactions.agg(
+        F.count(F.lit(1)),
+        F.sum(F.xxhash64(*row).cast("decimal(38,0)")),
+        F.sum(F.xxhash64(F.lit("second"), *row).cast("decimal(38,0)")),
+    ).first()
+    return hashlib.sha256(f"{count}:{first}:{second}".encode()).hexdigest()[:16]
 
 
 def _mix(user: np.ndarray, track: np.ndarray, seed: int) -> np.ndarray:
@@ -58,59 +54,76 @@ def _mix(user: np.ndarray, track: np.ndarray, seed: int) -> np.ndarray:
     return x
 
 
-def per_user_split(interactions: pd.DataFrame, fraction: float, seed: int) -> Split:
+def _split_order(seed: int):  # noqa: ANN202 - a pandas UDF object
+    @F.pandas_udf("long")  # type: ignore[call-overload]
+    def order(user: pd.Series, track: pd.Series) -> pd.Series:
+        # Spark has no unsigned type: dropping the lowest bit keeps the unsigned order.
+        mixed = _mix(user.to_numpy(), track.to_numpy(), seed) >> np.uint64(1)
+        return pd.Series(mixed.astype(np.int64))
+
+    return order
+
+
+def per_user_split(interactions: DataFrame, fraction: float, seed: int) -> Split:
     """Hold out max(1, floor(n * fraction)) hashed items of every user with n >= 2 items;
     a single-item user stays in training (nothing would be left to learn them from)."""
-    order = _mix(interactions["user_id"].to_numpy(), interactions["track_id"].to_numpy(), seed)
-    ranked = interactions.assign(_order=order)
-    position = ranked.groupby("user_id")["_order"].rank(method="first") - 1
-    items = ranked.groupby("user_id")["track_id"].transform("size")
-    quota = np.maximum(1, np.floor(items * fraction))
-    held = (items >= 2) & (position < quota)
+    by_user = Window.partitionBy("user_id")
+    ranked = (
+        interactions.withColumn("_order", _split_order(seed)("user_id", "track_id"))
+        .withColumn("_position", F.row_number().over(by_user.orderBy("_order")) - 1)
+        .withColumn("_items", F.count(F.lit(1)).over(by_user))
+        .withColumn(
+            "_held",
+            (F.col("_items") >= 2)
+            & (F.col("_position") < F.greatest(F.lit(1), F.floor(F.col("_items") * fraction))),
+        )
+        .drop("_order", "_position", "_items")
+        # Computed once: training, seen lists and the hold-out all read it.
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
     return Split(
-        train=interactions[~held.to_numpy()], test=interactions[held.to_numpy()], method="per_user"
+        train=ranked.where(~F.col("_held")).drop("_held"),
+        test=ranked.where(F.col("_held")).drop("_held"),
+        method="per_user",
     )
 
 
-def time_split(interactions: pd.DataFrame, fraction: float) -> Split | None:
-    """Hold out the interactions that appeared after a cut-off, for users known before it.
+def _time_cutoff(interactions: DataFrame, fraction: float):  # noqa: ANN202 - a timestamp
+    """The latest distinct ``seen_at`` that still leaves at least ``fraction`` of the rows
+    after it (else the second latest); None when there are fewer than two distinct times
+    or a time is missing. Only the distinct times are ordered, never the rows."""
+    times = interactions.groupBy("seen_at").agg(F.count(F.lit(1)).alias("rows"))
+    total, distinct, missing, newest = times.agg(
+        F.sum("rows"), F.count("seen_at"), F.max(F.col("seen_at").isNull()), F.max("seen_at")
+    ).first()
+    if missing or distinct < 2:
+        return None
+    newest_first = Window.orderBy(F.desc("seen_at")).rowsBetween(
+        Window.unboundedPreceding, Window.currentRow
+    )
+    after = times.withColumn("after", F.sum("rows").over(newest_first) - F.col("rows"))
+    eligible = after.where((F.col("seen_at") < newest) & (F.col("after") >= fraction * total))
+    cutoff = eligible.agg(F.max("seen_at")).first()[0]
+    if cutoff is None:
+        cutoff = times.where(F.col("seen_at") < newest).agg(F.max("seen_at")).first()[0]
+    return cutoff
 
-    The cut-off is the latest distinct ``seen_at`` that still leaves at least
-    ``fraction`` of the rows after it (the warehouse's times are load times, so there
-    are few distinct values). None when the data has fewer than two distinct times or
-    nobody known before the cut-off has anything after it.
-    """
-    seen = interactions["seen_at"]
-    if seen.isna().any():
+
+def time_split(interactions: DataFrame, fraction: float) -> Split | None:
+    """Hold out the interactions that appeared after a cut-off, for users known before it
+    (the warehouse's times are load times, so there are few distinct values). None when
+    there is no usable time or nobody known before the cut-off has anything after it."""
+    cutoff = _time_cutoff(interactions, fraction)
+    if cutoff is None:
         return None
-    times = np.sort(seen.unique())
-    if len(times) < 2:
-        return None
-    share_after = np.array([(seen > t).mean() for t in times[:-1]])
-    eligible = np.flatnonzero(share_after >= fraction)
-    cutoff = times[eligible[-1]] if len(eligible) else times[-2]
-    train = interactions[seen <= cutoff]
-    later = interactions[seen > cutoff]
-    test = later[later["user_id"].isin(train["user_id"].unique())]
-    if test.empty:
+    train = interactions.where(F.col("seen_at") <= F.lit(cutoff))
+    test = interactions.where(F.col("seen_at") > F.lit(cutoff)).join(
+        train.select("user_id").distinct(), "user_id", "left_semi"
+    )
+    if test.isEmpty():
         return None
     return Split(train=train, test=test, method="time")
 
 
-def split_for_evaluation(interactions: pd.DataFrame, fraction: float, seed: int) -> Split:
+def split_for_evaluation(interactions: DataFrame, fraction: float, seed: int) -> Split:
     return time_split(interactions, fraction) or per_user_split(interactions, fraction, seed)
-
-
-def relevant_by_user(test: pd.DataFrame) -> dict[int, set[int]]:
-    return {int(u): set(t.tolist()) for u, t in test.groupby("user_idx")["track_idx"]}
-
-
-def seen_by_user(interactions: pd.DataFrame) -> dict[int, set[int]]:
-    return {int(u): set(t.tolist()) for u, t in interactions.groupby("user_idx")["track_idx"]}
-
-
-def to_spark(spark: SparkSession, interactions: pd.DataFrame) -> DataFrame:
-    frame = interactions[["user_idx", "track_idx", "weight"]].astype(
-        {"user_idx": "int32", "track_idx": "int32", "weight": "float32"}
-    )
-    return spark.createDataFrame(frame, schema=SPARK_SCHEMA)

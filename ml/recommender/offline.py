@@ -3,6 +3,7 @@
 
 Same split, same ALS, same popularity baseline and same metrics as the daily job, so a
 data scientist can compare a data set or a setting offline with what production measures.
+Spark reads the file itself (in parallel, whatever its size).
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
+from pyspark.errors import PySparkException
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from .errors import RecommenderError
-from .idmap import apply_mapping, empty_mapping, extend_mapping
+from .idmap import apply_mapping, empty_mapping, new_entries
 from .interactions import split_for_evaluation
 from .settings import Settings
 from .spark import spark_session
@@ -22,50 +25,58 @@ from .train import evaluate
 NAMES = ["user_id", "track_id", "weight", "timestamp"]
 
 
-def read_interactions_csv(path: Path) -> pd.DataFrame:
+def _csv(spark: SparkSession, path: Path, header: bool) -> DataFrame:
+    return spark.read.csv(str(path), header=header, inferSchema=True)
+
+
+def read_interactions_csv(spark: SparkSession, path: Path) -> DataFrame:
     """(user_id, track_id, weight, seen_at), one row per pair: weights of repeated pairs
     are summed (1 per row without a weight column), seen_at is the pair's first time."""
+    if not path.is_file():
+        raise RecommenderError(f"cannot read {path}: no such file")
     try:
-        frame = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise RecommenderError(f"cannot read {path}: {exc}") from exc
-    if "user_id" not in frame.columns or "track_id" not in frame.columns:
-        # No header: the columns are positional.
-        frame = pd.read_csv(path, header=None)
-        if not 2 <= len(frame.columns) <= 4:
-            raise RecommenderError(f"{path}: expected user_id,track_id[,weight][,timestamp]")
-        frame.columns = NAMES[: len(frame.columns)]
-    frame = frame.dropna(subset=["user_id", "track_id"])
-    if frame.empty:
-        raise RecommenderError(f"{path} has no interaction")
-    weight = frame["weight"].astype("float64") if "weight" in frame else 1.0
-    if "timestamp" in frame:
-        raw = frame["timestamp"]
-        seen = (
-            pd.to_datetime(raw, unit="s", utc=True)
-            if pd.api.types.is_numeric_dtype(raw)
-            else pd.to_datetime(raw, utc=True, format="mixed")
+        frame = _csv(spark, path, header=True)
+        if "user_id" not in frame.columns or "track_id" not in frame.columns:
+            # No header: the columns are positional.
+            frame = _csv(spark, path, header=False)
+            if not 2 <= len(frame.columns) <= 4:
+                raise RecommenderError(f"{path}: expected user_id,track_id[,weight][,timestamp]")
+            frame = frame.toDF(*NAMES[: len(frame.columns)])
+        frame = frame.where(F.col("user_id").isNotNull() & F.col("track_id").isNotNull())
+        weight = F.col("weight").cast("double") if "weight" in frame.columns else F.lit(1.0)
+        if "timestamp" not in frame.columns:
+            seen = F.lit(None).cast("timestamp")
+        elif dict(frame.dtypes)["timestamp"] in {"int", "bigint", "double"}:
+            seen = F.timestamp_seconds(F.col("timestamp"))
+        else:
+            seen = F.to_timestamp(F.col("timestamp").cast("string"))
+        pairs = (
+            frame.select(
+                F.col("user_id").cast("long").alias("user_id"),
+                F.col("track_id").cast("long").alias("track_id"),
+                weight.alias("weight"),
+                seen.alias("seen_at"),
+            )
+            .groupBy("user_id", "track_id")
+            .agg(F.sum("weight").cast("float").alias("weight"), F.min("seen_at").alias("seen_at"))
         )
-    else:
-        seen = pd.NaT
-    pairs = frame.assign(weight=weight, seen_at=seen).astype(
-        {"user_id": "int64", "track_id": "int64"}
-    )
-    return (
-        pairs.groupby(["user_id", "track_id"], as_index=False)
-        .agg(weight=("weight", "sum"), seen_at=("seen_at", "min"))
-        .astype({"weight": "float32"})
-    )
+        if pairs.isEmpty():
+            raise RecommenderError(f"{path} has no interaction")
+    except PySparkException as exc:
+        raise RecommenderError(f"cannot read {path}: {str(exc).splitlines()[0]}") from exc
+    return pairs
 
 
 def evaluate_csv(path: Path, settings: Settings) -> dict[str, dict[str, float]]:
-    raw = read_interactions_csv(path)
-    users = extend_mapping(empty_mapping(), raw["user_id"])
-    tracks = extend_mapping(empty_mapping(), raw["track_id"])
-    interactions = apply_mapping(raw, users, tracks)
-    split = split_for_evaluation(interactions, settings.holdout_fraction, settings.holdout_seed)
     with spark_session(settings) as spark:
-        result = evaluate(spark, split, settings.als, settings.eval_k)
+        raw = read_interactions_csv(spark, path).cache()
+        users = new_entries(empty_mapping(spark), raw.select("user_id")).cache()
+        tracks = new_entries(empty_mapping(spark), raw.select("track_id")).cache()
+        interactions = apply_mapping(raw, users, tracks).cache()
+        split = split_for_evaluation(
+            interactions, settings.holdout_fraction, settings.holdout_seed
+        )
+        result = evaluate(split, settings.als, settings.eval_k, settings.candidate_pool)
     return {"model": result.model, "popularity": result.popularity}
 
 

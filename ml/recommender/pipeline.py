@@ -9,30 +9,35 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import pandas as pd
+from pyspark import StorageLevel
 from pyspark.ml.recommendation import ALSModel
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
-from . import data, ledger, policy, tracking
+from . import data, idmap, ledger, policy, tracking
 from .events import emit
-from .idmap import apply_mapping, extend_mapping
 from .interactions import fingerprint, split_for_evaluation
+from .jdbc import Jdbc
 from .ledger import RunRecord
-from .popularity import Popularity
-from .recommend import Published, build_lists
-from .score import als_top_n
+from .recommend import ListCounts, build_lists
 from .settings import Settings
 from .spark import loaded_native_blas, require_java, spark_session
 from .train import Evaluation, NothingToHoldOut, evaluate, fit_als
 
 POPULARITY_VERSION = "popularity"
+# Shuffle partitions grow with the data (about this many interactions each), so a sort
+# or a join of tens of millions of rows never makes a few huge tasks.
+ROWS_PER_SHUFFLE_PARTITION = 1_000_000
 
 
 @dataclass(frozen=True)
 class Inputs:
-    interactions: pd.DataFrame
-    users: pd.DataFrame
-    genre_of_track: dict[int, str]
+    # (user_id, track_id, weight, seen_at, user_idx, track_idx), cached on the executors.
+    interactions: DataFrame
+    rows: int
+    users: DataFrame
+    track_genres: DataFrame
+    tracks: DataFrame
     version: data.DataVersion
     fingerprint: str
 
@@ -47,28 +52,57 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def read_inputs(settings: Settings) -> Inputs:
-    """Interactions with dense indices (extending the persistent mapping), users, genres."""
+def _mapping(
+    spark: SparkSession, jdbc: Jdbc, settings: Settings, kind: str, ids: DataFrame
+) -> DataFrame:
+    """Today's complete id mapping of ``kind``: yesterday's plus the ids seen for the
+    first time, added in one transaction."""
+    existing = data.read_mapping(spark, jdbc, kind).cache()
+    added = idmap.new_entries(existing, ids).withColumnRenamed("id", f"{kind}_id")
+    with data.connect(settings.warehouse) as conn:
+        jdbc.append(added, data.prepare_staging(conn, f"ml.{kind}_index"))
+        count = data.append_staged_mapping(conn, kind)
+    existing.unpersist()
+    emit("id_mapping_extended", kind=kind, added=count)
+    return data.read_mapping(spark, jdbc, kind).cache()
+
+
+def read_inputs(spark: SparkSession, settings: Settings) -> Inputs:
+    """Interactions with dense indices (extending the persistent mappings), users,
+    genres: read by the executors, partitioned by id range."""
+    jdbc = Jdbc.of(settings.warehouse, settings.spark)
     with data.connect(settings.warehouse) as conn:
         data.ensure_ml_schema(conn)
-        raw = data.read_interactions(conn)
-        users = data.read_users(conn)
-        genres = data.read_track_genres(conn)
-        mappings = {}
-        for kind, ids in (("user", raw["user_id"]), ("track", raw["track_id"])):
-            existing = data.load_mapping(conn, kind)
-            added = extend_mapping(existing, ids)
-            data.save_mapping(conn, kind, added)
-            mappings[kind] = pd.concat([existing, added])
-        version = data.data_version(conn, len(raw), settings.project_root)
-    interactions = apply_mapping(raw, mappings["user"], mappings["track"])
-    idx_of_track = mappings["track"]
-    genre_of_track = {
-        int(idx_of_track[t]): g
-        for t, g in zip(genres["track_id"], genres["genre"], strict=True)
-        if g and t in idx_of_track.index
-    }
-    return Inputs(interactions, users, genre_of_track, version, fingerprint(interactions))
+        shapes = {
+            "interactions": data.table_shape(conn, data.INTERACTIONS_TABLE, "user_id"),
+            "users": data.table_shape(conn, "marts.dim_users", "user_id"),
+            "tracks": data.table_shape(conn, "marts.dim_tracks", "track_id"),
+        }
+        version = data.data_version(conn, settings.project_root)
+    raw = data.read_interactions(spark, jdbc, shapes["interactions"]).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
+    users_map = _mapping(spark, jdbc, settings, "user", raw.select("user_id"))
+    tracks_map = _mapping(spark, jdbc, settings, "track", raw.select("track_id"))
+    interactions = idmap.apply_mapping(raw, users_map, tracks_map).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
+    rows = interactions.count()
+    raw.unpersist()
+    users_map.unpersist()
+    spark.conf.set(
+        "spark.sql.shuffle.partitions",
+        str(max(settings.spark.shuffle_partitions, rows // ROWS_PER_SHUFFLE_PARTITION)),
+    )
+    return Inputs(
+        interactions=interactions,
+        rows=rows,
+        users=data.read_users(spark, jdbc, shapes["users"]).cache(),
+        track_genres=data.read_track_genres(spark, jdbc, shapes["tracks"]),
+        tracks=tracks_map,
+        version=version,
+        fingerprint=fingerprint(interactions),
+    )
 
 
 def _champion_model(settings: Settings) -> ALSModel:
@@ -76,7 +110,6 @@ def _champion_model(settings: Settings) -> ALSModel:
 
 
 def train_and_gate(
-    spark: SparkSession,
     settings: Settings,
     inputs: Inputs,
     champion: policy.Champion | None,
@@ -89,7 +122,9 @@ def train_and_gate(
     )
     record.split_method = split.method
     try:
-        evaluation = evaluate(spark, split, settings.als, settings.eval_k, champion_model)
+        evaluation = evaluate(
+            split, settings.als, settings.eval_k, settings.candidate_pool, champion_model
+        )
     except NothingToHoldOut as exc:
         record.decision = policy.KEPT_CHAMPION if champion else policy.NO_CHAMPION
         record.reason = f"{retrain.reason}; {exc}"
@@ -122,7 +157,8 @@ def train_and_gate(
     record.decision, record.reason = verdict.decision, f"{reason}; {verdict.reason}"
 
     # The served model learns from every interaction, the held-out ones included.
-    model = fit_als(spark, inputs.interactions, settings.als)
+    model = fit_als(inputs.interactions, settings.als)
+    emit("model_fitted", rows=inputs.rows, rank=settings.als.rank)
     registered = tracking.log_and_register_model(
         model, settings, settings.project_root / ".spark" / "mlflow-tmp"
     )
@@ -151,33 +187,57 @@ def _record_evaluation(record: RunRecord, evaluation: Evaluation) -> None:
         record.champion_ndcg_at_10 = evaluation.champion["ndcg_at_10"]
 
 
-def score(spark: SparkSession, settings: Settings, inputs: Inputs, serving: Serving) -> Published:
-    interactions = inputs.interactions
-    model_lists = (
-        als_top_n(
-            spark, serving.model, interactions, interactions["user_idx"].unique(), settings.top_n
-        )
-        if serving.model is not None
-        else {}
+def publish(settings: Settings, inputs: Inputs, serving: Serving) -> ListCounts:
+    """Score every user on the executors, write the lists into a staging table from
+    the executors, then swap it in (one transaction)."""
+    jdbc = Jdbc.of(settings.warehouse, settings.spark)
+    lists = build_lists(
+        inputs.interactions,
+        inputs.users,
+        inputs.track_genres,
+        inputs.tracks,
+        serving.model,
+        settings.top_n,
+        settings.candidate_pool,
+    ).persist(StorageLevel.MEMORY_AND_DISK)
+    rows = lists.select(
+        "user_id",
+        "rank",
+        "track_id",
+        "score",
+        F.lit(serving.version).alias("model_version"),
+        F.lit(_now()).alias("generated_at"),
     )
-    popularity = Popularity.from_interactions(interactions, inputs.genre_of_track)
-    return build_lists(model_lists, interactions, inputs.users, popularity, settings.top_n)
+    with data.connect(settings.warehouse) as conn:
+        jdbc.append(rows, data.prepare_staging(conn, data.RECOMMENDATIONS_TABLE))
+        data.swap_in_staged(conn, data.RECOMMENDATIONS_TABLE)
+    counts = ListCounts.of(lists)
+    lists.unpersist()
+    return counts
 
 
 def _run(settings: Settings, record: RunRecord) -> None:
-    inputs = read_inputs(settings)
-    record.interactions_rows = inputs.version.interactions_rows
+    # Cheap checks first: an unreachable warehouse fails in a second, before Spark starts.
+    data.connect(settings.warehouse).close()
+    experiment_id = tracking.configure(settings)
+    with spark_session(settings) as spark:
+        _run_with_spark(spark, settings, record, experiment_id)
+
+
+def _run_with_spark(
+    spark: SparkSession, settings: Settings, record: RunRecord, experiment_id: str
+) -> None:
+    inputs = read_inputs(spark, settings)
+    record.interactions_rows = inputs.rows
     record.data_fingerprint = inputs.fingerprint
     emit(
         "interactions_read",
-        rows=len(inputs.interactions),
-        users=len(inputs.users),
+        rows=inputs.rows,
         fingerprint=inputs.fingerprint,
         max_updated_at=inputs.version.max_updated_at,
         dbt_run_id=inputs.version.dbt_run_id,
     )
 
-    experiment_id = tracking.configure(settings)
     champion = tracking.champion(settings)
     retrain = policy.retrain_decision(
         champion,
@@ -193,25 +253,21 @@ def _run(settings: Settings, record: RunRecord) -> None:
         champion_version=champion.version if champion else "none",
     )
 
-    with (
-        spark_session(settings) as spark,
-        tracking.mlflow.start_run(run_name=f"als-{_now():%Y%m%dT%H%M%SZ}") as mlflow_run,
-    ):
+    with tracking.mlflow.start_run(run_name=f"als-{_now():%Y%m%dT%H%M%SZ}") as mlflow_run:
         record.mlflow_run_id = mlflow_run.info.run_id
         tracking.log_params(
             {
                 **settings.als.as_mlflow_params(),
-                "spark_master": settings.spark_master,
+                **settings.spark.as_mlflow_params(),
                 "spark_version": spark.version,
-                "spark_shuffle_partitions": settings.spark_shuffle_partitions,
                 "spark_default_parallelism": spark.sparkContext.defaultParallelism,
                 "spark_native_blas": loaded_native_blas(spark),
                 "top_n": settings.top_n,
+                "candidate_pool": settings.candidate_pool,
                 "eval_k": settings.eval_k,
                 "holdout_seed": settings.holdout_seed,
                 "holdout_fraction": settings.holdout_fraction,
-                "data_interactions_rows": inputs.version.interactions_rows,
-                "data_users_rows": len(inputs.users),
+                "data_interactions_rows": inputs.rows,
                 "data_max_updated_at": inputs.version.max_updated_at,
                 "data_dbt_run_id": inputs.version.dbt_run_id,
                 "data_fingerprint": inputs.fingerprint,
@@ -219,7 +275,7 @@ def _run(settings: Settings, record: RunRecord) -> None:
         )
         if retrain.train:
             tracking.mlflow.set_tag(tracking.FINGERPRINT_TAG, inputs.fingerprint)
-            serving = train_and_gate(spark, settings, inputs, champion, retrain, record)
+            serving = train_and_gate(settings, inputs, champion, retrain, record)
         else:
             assert champion is not None  # retrain_decision trains when there is none
             record.decision, record.reason = policy.SKIPPED, retrain.reason
@@ -233,27 +289,25 @@ def _run(settings: Settings, record: RunRecord) -> None:
             level=logging.INFO if record.decision != policy.KEPT_CHAMPION else logging.WARNING,
         )
 
-        published = score(spark, settings, inputs, serving)
-        with data.connect(settings.warehouse) as conn:
-            written = data.replace_recommendations(conn, published.rows(), serving.version, _now())
+        counts = publish(settings, inputs, serving)
         record.model_version = serving.version
-        record.users_scored = len(published.lists)
-        record.cold_start_users = published.cold_start_users
+        record.users_scored = counts.users
+        record.cold_start_users = counts.cold_start_users
         tracking.log_metrics(
             {
-                "rows_written": written,
-                "users_scored": len(published.lists),
-                "cold_start_users": published.cold_start_users,
-                "fallback_users": published.fallback_users,
+                "rows_written": counts.rows,
+                "users_scored": counts.users,
+                "cold_start_users": counts.cold_start_users,
+                "fallback_users": counts.fallback_users,
             }
         )
         emit(
             "recommendations_written",
             table=data.RECOMMENDATIONS_TABLE,
-            rows=written,
-            users=len(published.lists),
-            cold_start_users=published.cold_start_users,
-            fallback_users=published.fallback_users,
+            rows=counts.rows,
+            users=counts.users,
+            cold_start_users=counts.cold_start_users,
+            fallback_users=counts.fallback_users,
             model_version=serving.version,
         )
 

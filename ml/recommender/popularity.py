@@ -1,63 +1,97 @@
-"""Popularity lists: the evaluation baseline and the cold-start answer.
+"""Popularity lists: the evaluation baseline, the cold-start answer and the filler of
+short model lists.
 
-Popularity = number of distinct listeners of a track. A user without history gets the
-most popular tracks of their favourite genre, then the most popular overall to fill the
-list; a user with history gets the most popular tracks they have not heard.
+Popularity = number of distinct listeners of a track, ties broken by index so the lists
+(and the table) are reproducible. A user without history gets the most popular tracks
+of their favourite genre, then the most popular overall to fill the list; a user with
+history gets the most popular tracks they have not heard.
+
+Spark ranks every track; only the head of each ranking comes back to the driver, as
+long as the longest history plus n (a user who heard every track of the head still
+gets n), and it is what the scoring workers receive.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import pandas as pd
+import numpy as np
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
 
-# (track_idx, score) pairs, best first.
-Ranked = list[tuple[int, float]]
+# (track_idx, score) arrays, best first.
+Ranked = tuple[np.ndarray, np.ndarray]
+EMPTY: Ranked = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
 
 
 @dataclass(frozen=True)
 class Popularity:
     overall: Ranked
-    by_genre: dict[str, Ranked]
+    by_genre: dict[str, Ranked] = field(default_factory=dict)
 
-    @classmethod
-    def from_interactions(
-        cls, interactions: pd.DataFrame, genre_of_track: Mapping[int, str] | None = None
-    ) -> Popularity:
-        """``interactions`` needs user_idx and track_idx; ``genre_of_track`` maps a
-        track_idx to its genre (tracks without one only appear in the overall list)."""
-        listeners = interactions.groupby("track_idx")["user_idx"].nunique()
-        # Ties broken by index so the lists (and the table) are reproducible.
-        ordered = sorted(listeners.items(), key=lambda item: (-item[1], item[0]))
-        overall = [(int(track), float(count)) for track, count in ordered]
-        by_genre: dict[str, Ranked] = {}
-        for track, count in overall:
-            genre = (genre_of_track or {}).get(track)
-            if genre:
-                by_genre.setdefault(genre, []).append((track, count))
-        return cls(overall=overall, by_genre=by_genre)
-
-    def top_n(self, n: int, seen: Set[int] = frozenset(), genre: str | None = None) -> Ranked:
-        """n unseen tracks: the genre's most popular first (when a genre is given), then
-        the most popular overall."""
-        chosen: Ranked = []
-        taken: set[int] = set()
-        for source in (self.by_genre.get(genre or "", []), self.overall):
-            for track, score in source:
-                if len(chosen) == n:
-                    return chosen
-                if track not in seen and track not in taken:
-                    chosen.append((track, score))
-                    taken.add(track)
-        return chosen
+    def top_n(
+        self, n: int, seen: np.ndarray = EMPTY[0], genre: str | None = None
+    ) -> Ranked:
+        """n tracks not in ``seen``: the genre's most popular first (when a genre is
+        given), then the most popular overall."""
+        genre_tracks, genre_scores = self.by_genre.get(genre or "", EMPTY)
+        # A prefix of each ranking is enough: at most len(seen) of it can be skipped.
+        need = n + len(seen)
+        tracks = np.concatenate([genre_tracks[:need], self.overall[0][: need + n]])
+        scores = np.concatenate([genre_scores[:need], self.overall[1][: need + n]])
+        _, first = np.unique(tracks, return_index=True)
+        keep = np.zeros(len(tracks), dtype=bool)
+        keep[first] = True
+        chosen = np.flatnonzero(keep & ~np.isin(tracks, seen))[:n]
+        return tracks[chosen], scores[chosen]
 
 
-def popularity_lists(
-    popularity: Popularity, users: list[int], seen: Mapping[int, Set[int]], n: int
-) -> dict[int, list[int]]:
-    """The baseline's top-n unseen tracks for each user (track indices only)."""
-    return {
-        user: [track for track, _ in popularity.top_n(n, seen.get(user, frozenset()))]
-        for user in users
-    }
+def listeners(interactions: DataFrame) -> DataFrame:
+    """(track_idx, listeners) of every listened track."""
+    return interactions.groupBy("track_idx").agg(
+        F.countDistinct("user_idx").cast("double").alias("listeners")
+    )
+
+
+def longest_history(interactions: DataFrame) -> int:
+    counts = interactions.groupBy("user_idx").agg(F.count(F.lit(1)).alias("tracks"))
+    return int(counts.agg(F.max("tracks")).first()[0] or 0)
+
+
+def _ranked(rows: list) -> Ranked:  # type: ignore[type-arg]
+    return (
+        np.array([r["track_idx"] for r in rows], dtype=np.int64),
+        np.array([r["listeners"] for r in rows], dtype=np.float64),
+    )
+
+
+def popularity_of(
+    interactions: DataFrame,
+    n: int,
+    track_genres: DataFrame | None = None,
+    wanted_genres: DataFrame | None = None,
+) -> Popularity:
+    """The heads of the rankings: overall, and per genre for the genres of
+    ``wanted_genres`` (one column: the users' favourite genres), given each track's genre
+    as (track_idx, genre)."""
+    ranked = listeners(interactions).cache()
+    length = n + longest_history(interactions)
+    order = [F.desc("listeners"), F.asc("track_idx")]
+    overall = _ranked(ranked.orderBy(*order).limit(length).collect())
+    by_genre: dict[str, Ranked] = {}
+    if track_genres is not None and wanted_genres is not None:
+        wanted = wanted_genres.select(F.col(wanted_genres.columns[0]).alias("genre")).distinct()
+        in_genre = Window.partitionBy("genre").orderBy(*order)
+        heads = (
+            ranked.join(track_genres.join(wanted, "genre", "left_semi"), "track_idx")
+            .withColumn("position", F.row_number().over(in_genre))
+            .where(F.col("position") <= length)
+            .orderBy("genre", "position")
+            .collect()
+        )
+        rows_of: dict[str, list] = {}  # type: ignore[type-arg]
+        for row in heads:
+            rows_of.setdefault(row["genre"], []).append(row)
+        by_genre = {genre: _ranked(rows) for genre, rows in rows_of.items()}
+    ranked.unpersist()
+    return Popularity(overall=overall, by_genre=by_genre)

@@ -1,69 +1,75 @@
 """The published lists: the serving model's top-N for the users it knows, popularity of
-the favourite genre for everyone else (cold start)."""
+the favourite genre for everyone else (cold start), in warehouse ids."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass
 
-import pandas as pd
+from pyspark.ml.recommendation import ALSModel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
-from .data import RecommendationRow
-from .popularity import Popularity, Ranked
+from .popularity import popularity_of
+from .score import COLD_START, FALLBACK, Candidates, top_n_lists, user_factors
+from .train import candidate_pool
 
 
-@dataclass
-class Published:
-    # user_id -> n (track_id, score), best first.
-    lists: dict[int, Ranked]
+@dataclass(frozen=True)
+class ListCounts:
+    users: int
+    rows: int
     # Users without any interaction: the favourite genre's most popular tracks.
     cold_start_users: int
     # Users with history the serving model does not know (it was trained before they
-    # appeared): popularity lists without their listened tracks.
+    # appeared): popular tracks they have not heard.
     fallback_users: int
 
-    def rows(self) -> Iterator[RecommendationRow]:
-        for user_id in sorted(self.lists):
-            for rank, (track_id, score) in enumerate(self.lists[user_id], start=1):
-                yield user_id, rank, track_id, score
-
-
-def _fill(ranked: Ranked, popularity: Popularity, seen: Set[int], n: int) -> Ranked:
-    """Complete a list shorter than n (a model that knows few tracks) with popular ones."""
-    if len(ranked) >= n:
-        return ranked[:n]
-    taken = seen | {track for track, _ in ranked}
-    return ranked + popularity.top_n(n - len(ranked), taken)
+    @classmethod
+    def of(cls, lists: DataFrame) -> ListCounts:
+        """Counted by the executors; one small row per source comes back."""
+        by_source = {
+            row["source"]: (row["users"], row["rows"])
+            for row in lists.groupBy("source")
+            .agg(F.countDistinct("user_id").alias("users"), F.count(F.lit(1)).alias("rows"))
+            .collect()
+        }
+        return cls(
+            users=sum(users for users, _ in by_source.values()),
+            rows=sum(rows for _, rows in by_source.values()),
+            cold_start_users=by_source.get(COLD_START, (0, 0))[0],
+            fallback_users=by_source.get(FALLBACK, (0, 0))[0],
+        )
 
 
 def build_lists(
-    model_lists: Mapping[int, Ranked],
-    interactions: pd.DataFrame,
-    users: pd.DataFrame,
-    popularity: Popularity,
+    interactions: DataFrame,
+    users: DataFrame,
+    track_genres: DataFrame,
+    tracks: DataFrame,
+    model: ALSModel | None,
     n: int,
-) -> Published:
-    """``model_lists`` and ``popularity`` are in index space (user_idx, track_idx);
-    ``interactions`` carries both ids and indices; ``users`` is (user_id, favorite_genre).
-    The result is in warehouse ids."""
-    track_id_of = dict(zip(interactions["track_idx"], interactions["track_id"], strict=True))
-    idx_of_user = dict(zip(interactions["user_id"], interactions["user_idx"], strict=True))
-    seen: dict[int, set[int]] = {}
-    for user, track in zip(interactions["user_idx"], interactions["track_idx"], strict=True):
-        seen.setdefault(int(user), set()).add(int(track))
-    genre_of_user = dict(zip(users["user_id"], users["favorite_genre"], strict=True))
-
-    lists: dict[int, Ranked] = {}
-    cold = fallback = 0
-    for user_id in sorted(set(genre_of_user) | set(idx_of_user)):
-        user_idx = idx_of_user.get(user_id)
-        if user_idx is None:
-            ranked = popularity.top_n(n, genre=genre_of_user.get(user_id))
-            cold += 1
-        elif int(user_idx) in model_lists:
-            ranked = _fill(model_lists[int(user_idx)], popularity, seen[int(user_idx)], n)
-        else:
-            ranked = popularity.top_n(n, seen[int(user_idx)], genre_of_user.get(user_id))
-            fallback += 1
-        lists[int(user_id)] = [(int(track_id_of[track]), score) for track, score in ranked]
-    return Published(lists=lists, cold_start_users=cold, fallback_users=fallback)
+    pool_size: int,
+) -> DataFrame:
+    """(user_id, rank, track_id, score, source) for every user of ``users`` (user_id,
+    favorite_genre) or of ``interactions`` (with user_idx, track_idx); ``track_genres`` is
+    (track_id, genre) and ``tracks`` the track mapping (id, idx)."""
+    histories = interactions.groupBy("user_id", "user_idx").agg(
+        F.collect_list("track_idx").alias("seen")
+    )
+    everyone = users.select("user_id", F.col("favorite_genre").alias("genre")).join(
+        histories, "user_id", "full"
+    )
+    if model is not None:
+        everyone = everyone.join(user_factors(model), "user_idx", "left")
+    genre_of_track = track_genres.join(
+        tracks.select(F.col("id").alias("track_id"), F.col("idx").alias("track_idx")), "track_id"
+    ).select("track_idx", "genre")
+    popularity = popularity_of(interactions, n, genre_of_track, users.select("favorite_genre"))
+    candidates = (
+        Candidates.of(model, candidate_pool(interactions, pool_size)) if model is not None else None
+    )
+    lists = top_n_lists(
+        everyone.withColumnRenamed("user_id", "user_key"), n, popularity, candidates
+    )
+    track_ids = tracks.select(F.col("idx").alias("track_idx"), F.col("id").alias("track_id"))
+    return lists.join(track_ids, "track_idx").select(F.col("user_key").alias("user_id"), "rank", "track_id", "score", "source")

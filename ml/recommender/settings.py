@@ -148,19 +148,81 @@ class PolicySettings:
         )
 
 
+def machine_memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def default_driver_memory() -> str:
+    """Spark's driver heap when SPARK_DRIVER_MEMORY is not set: 30 % of the machine's
+    memory (at least 1 GiB). In local mode the driver JVM is also the executor, so it
+    holds the interactions, ALS's rating blocks and the shuffles; Spark's own 1 GiB
+    default ran out of memory at 100,000 users. 30 % leaves room for the warehouse and
+    the Python workers on the same machine."""
+    return f"{max(1, machine_memory_bytes() * 3 // 10 // 2**30)}g"
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    master: str = "local[*]"
+    # Shuffle partitions when the data is small; ``partitions_for`` raises it with the rows.
+    shuffle_partitions: int = 4
+    # Let Spark load the machine's native BLAS (see spark.build_spark: slower at rank 16).
+    native_blas: bool = False
+    # JVM heap of the driver (a Spark size string such as "7g"); in local mode it is
+    # the whole job's memory.
+    driver_memory: str = "1g"
+    # Executor heap on a cluster (empty: Spark's default); unused in local mode.
+    executor_memory: str = ""
+    # The PostgreSQL JDBC driver (installed by the project's setup, see ml/ml.mk).
+    jdbc_jar: Path = Path(".spark/jars/postgresql.jar")
+    # Rows per JDBC read partition: each partition is one query and one connection.
+    jdbc_rows_per_partition: int = 2_000_000
+    # Rows per INSERT batch when the executors write to Postgres.
+    jdbc_batch_rows: int = 10_000
+    # Concurrent connections writing the recommendations.
+    jdbc_write_connections: int = 4
+
+    @classmethod
+    def from_env(cls, project_root: Path) -> SparkSettings:
+        return cls(
+            master=_env_str("SPARK_MASTER", cls.master),
+            shuffle_partitions=_env_int("SPARK_SHUFFLE_PARTITIONS", cls.shuffle_partitions),
+            native_blas=_env_bool("SPARK_NATIVE_BLAS", cls.native_blas),
+            driver_memory=_env_str("SPARK_DRIVER_MEMORY", "") or default_driver_memory(),
+            executor_memory=_env_str("SPARK_EXECUTOR_MEMORY", cls.executor_memory),
+            jdbc_jar=Path(
+                _env_str("SPARK_JDBC_JAR", "") or project_root / ".spark/jars/postgresql.jar"
+            ),
+            jdbc_rows_per_partition=_env_int(
+                "SPARK_JDBC_ROWS_PER_PARTITION", cls.jdbc_rows_per_partition
+            ),
+            jdbc_batch_rows=_env_int("SPARK_JDBC_BATCH_ROWS", cls.jdbc_batch_rows),
+            jdbc_write_connections=_env_int(
+                "SPARK_JDBC_WRITE_CONNECTIONS", cls.jdbc_write_connections
+            ),
+        )
+
+    def as_mlflow_params(self) -> dict[str, Any]:
+        return {
+            "spark_master": self.master,
+            "spark_driver_memory": self.driver_memory,
+            "spark_executor_memory": self.executor_memory or "default",
+            "spark_shuffle_partitions": self.shuffle_partitions,
+        }
+
+
 @dataclass(frozen=True)
 class Settings:
     warehouse: WarehouseSettings = field(default_factory=WarehouseSettings)
     als: AlsParams = field(default_factory=AlsParams)
     policy: PolicySettings = field(default_factory=PolicySettings)
     project_root: Path = field(default_factory=Path.cwd)
-    spark_master: str = "local[*]"
-    # A 2-core machine and a few thousand rows: Spark's default of 200 shuffle
-    # partitions would spend most of the run scheduling empty tasks.
-    spark_shuffle_partitions: int = 4
-    # Let Spark load the machine's native BLAS (see spark.build_spark: slower at rank 16).
-    spark_native_blas: bool = False
+    spark: SparkSettings = field(default_factory=SparkSettings)
     top_n: int = 10
+    # ALS scores each user against the most listened tracks only, this many of them
+    # (0: every track). Exact scoring of 1M users against 1M tracks is 10^12 dot
+    # products; ALS seldom ranks a rarely heard track in anyone's top 10.
+    candidate_pool: int = 50_000
     eval_k: int = 10
     holdout_seed: int = 42
     # Share of each user's items held out when the data has no usable time (per-user split);
@@ -197,10 +259,9 @@ class Settings:
             als=AlsParams.from_env(),
             policy=PolicySettings.from_env(),
             project_root=project_root,
-            spark_master=_env_str("SPARK_MASTER", "local[*]"),
-            spark_shuffle_partitions=_env_int("SPARK_SHUFFLE_PARTITIONS", 4),
-            spark_native_blas=_env_bool("SPARK_NATIVE_BLAS", False),
+            spark=SparkSettings.from_env(project_root),
             top_n=_env_int("RECOMMENDATIONS_TOP_N", 10),
+            candidate_pool=_env_int("RECOMMENDATIONS_CANDIDATE_POOL", cls.candidate_pool),
             eval_k=_env_int("EVAL_K", 10),
             holdout_seed=_env_int("HOLDOUT_SEED", 42),
             holdout_fraction=_env_float("HOLDOUT_FRACTION", 0.2),
@@ -218,10 +279,12 @@ class Settings:
         given = {k: v for k, v in overrides.items() if v is not None}
         als_changes = {k: v for k, v in given.items() if k in als_fields}
         policy_changes = {k: v for k, v in given.items() if k in policy_fields}
+        spark_changes = {"master": given.pop("spark_master")} if "spark_master" in given else {}
         top_changes = {k: v for k, v in given.items() if k not in als_fields | policy_fields}
         return replace(
             self,
             als=replace(self.als, **als_changes),
             policy=replace(self.policy, **policy_changes),
+            spark=replace(self.spark, **spark_changes),
             **top_changes,
         )

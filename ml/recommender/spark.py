@@ -1,20 +1,25 @@
-"""Spark session builder tuned for a small local job (2 cores, thousands of rows)."""
+"""The Spark session: local by default, any master URL unchanged."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
-from collections.abc import Iterator
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from .errors import RecommenderError
-from .settings import Settings
+from .settings import Settings, SparkSettings
 
 JAVA_NOT_FOUND = "Java not found (install OpenJDK 17 and/or set JAVA_HOME)"
-_LOG4J2_CONFIG = Path(__file__).with_name("log4j2.properties")
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_LOG4J2_CONFIG = _PACKAGE_DIR / "log4j2.properties"
 # netlib (Spark's BLAS/LAPACK loader) reads these before choosing an implementation.
 _JAVA_BLAS_ONLY = (
     "-Ddev.ludovic.netlib.blas.allowNative=false -Ddev.ludovic.netlib.lapack.allowNative=false"
@@ -39,20 +44,23 @@ def require_java() -> None:
 
 
 def build_spark(
-    master: str,
+    spark_settings: SparkSettings,
     checkpoint_dir: Path,
-    shuffle_partitions: int = 4,
     app_name: str = "moovitamix-recommender",
-    native_blas: bool = False,
+    extra_conf: Mapping[str, str] | None = None,
 ) -> SparkSession:
-    """Create (or reuse) the session. Memory and other JVM settings are left to
-    ``SPARK_CONF_DIR``/spark-defaults.conf or ``SPARK_DRIVER_MEMORY`` on purpose.
+    """Create (or reuse) the session. The same code runs on ``local[*]`` and on a
+    cluster's master URL: data enters and leaves through the executors (JDBC), never
+    through this process.
 
     ``native_blas`` lets netlib load the machine's libblas.so.3 (OpenBLAS). Off by default:
     ALS calls BLAS once per interaction on rank-sized vectors, where the JNI crossing
     costs more than OpenBLAS saves (``make bench-ml-blas``: the Java BLAS fit is faster
     at rank 16)."""
     require_java()
+    # The workers that run this package's functions (scoring, metrics) must be this
+    # interpreter, with its numpy and pyarrow, not whatever `python3` is first on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     # The machine's hostname may not resolve; binding the driver to loopback avoids
     # a slow reverse lookup and a "Service 'sparkDriver' could not bind" failure.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -61,34 +69,69 @@ def build_spark(
     # already printed its startup warnings.
     driver_options = f"-Dlog4j2.configurationFile={_LOG4J2_CONFIG}"
     executor_options = ""
-    if not native_blas:
+    if not spark_settings.native_blas:
         # Driver (where local mode computes) and executors (a cluster's) alike.
         driver_options = f"{driver_options} {_JAVA_BLAS_ONLY}"
         executor_options = _JAVA_BLAS_ONLY
 
-    builder = (
-        SparkSession.builder.master(master)
-        .appName(app_name)
-        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-        .config("spark.default.parallelism", str(shuffle_partitions))
+    conf = {
+        "spark.sql.shuffle.partitions": str(spark_settings.shuffle_partitions),
+        "spark.default.parallelism": str(spark_settings.shuffle_partitions),
+        # Only taken into account when this call starts the JVM (the usual case).
+        "spark.driver.memory": spark_settings.driver_memory,
         # No one looks at the UI of a batch job; skipping it saves a port and ~1 s.
-        .config("spark.ui.enabled", "false")
+        "spark.ui.enabled": "false",
         # Progress bars are carriage-return noise in a scheduled job's log.
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        # pandas -> Spark conversion of the interactions goes through Arrow (fast path).
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.driver.extraJavaOptions", driver_options)
-    )
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.driver.extraJavaOptions": driver_options,
+        # The scoring workers multiply blocks of factors with numpy: one BLAS thread each,
+        # since Spark already runs one worker per core.
+        "spark.executorEnv.OPENBLAS_NUM_THREADS": "1",
+        "spark.executorEnv.OMP_NUM_THREADS": "1",
+        **(extra_conf or {}),
+    }
+    jar = spark_settings.jdbc_jar
+    if not jar.is_file():
+        raise RecommenderError(
+            f"PostgreSQL JDBC driver not found at {jar} (run `make install`, or set "
+            "SPARK_JDBC_JAR to a postgresql.jar, e.g. Debian's libpostgresql-jdbc-java)"
+        )
+    # Shipped to the executors by the driver: a cluster needs nothing installed.
+    conf["spark.jars"] = str(jar.resolve())
     if executor_options:
-        builder = builder.config("spark.executor.extraJavaOptions", executor_options)
+        conf["spark.executor.extraJavaOptions"] = executor_options
+    if spark_settings.executor_memory:
+        conf["spark.executor.memory"] = spark_settings.executor_memory
+
+    builder = SparkSession.builder.master(spark_settings.master).appName(app_name)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     # ALS checkpoints its factor RDDs every `checkpointInterval` iterations to cut the
     # lineage; without a checkpoint dir it silently skips that and long runs can
     # overflow the stack.
     spark.sparkContext.setCheckpointDir(str(checkpoint_dir.resolve()))
+    spark.sparkContext.addPyFile(str(_package_archive()))
     return spark
+
+
+def _package_archive() -> Path:
+    """This package as a zip the driver ships to every executor, so a cluster's workers
+    import the same code as the driver (they only need its third-party libraries). Named
+    by content: a session that already has it (a notebook, the tests) gets the same file."""
+    sources = sorted(_PACKAGE_DIR.glob("*.py"))
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:12]
+    archive = Path(tempfile.gettempdir()) / f"moovitamix-recommender-{digest}.zip"
+    if not archive.exists():
+        partial = archive.with_suffix(f".{os.getpid()}.tmp")
+        with zipfile.ZipFile(partial, "w") as bundle:
+            for source in sources:
+                bundle.write(source, f"{_PACKAGE_DIR.name}/{source.name}")
+        partial.replace(archive)
+    return archive
 
 
 @contextmanager
@@ -96,12 +139,7 @@ def spark_session(settings: Settings) -> Iterator[SparkSession]:
     """A session for one job; stopped at the end only if this job created it: a caller
     (a notebook, the test suite) that already has one keeps it."""
     existing = SparkSession.getActiveSession()
-    spark = build_spark(
-        settings.spark_master,
-        settings.checkpoint_dir,
-        settings.spark_shuffle_partitions,
-        native_blas=settings.spark_native_blas,
-    )
+    spark = build_spark(settings.spark, settings.checkpoint_dir)
     try:
         yield spark
     finally:

@@ -1,21 +1,31 @@
 """Fit ALS, and evaluate it, a popularity baseline and (optionally) the current champion
-on the same hold-out."""
+on the same hold-out. Lists and metrics are computed by the executors; only the averages
+come back to the driver."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pandas as pd
+from pyspark import StorageLevel
 from pyspark.ml.recommendation import ALS, ALSModel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from .errors import RecommenderError
-from .interactions import Split, relevant_by_user, seen_by_user, to_spark
-from .metrics import catalogue_coverage, mean_ranking_metrics
-from .popularity import Popularity, popularity_lists
-from .score import als_top_n
+from .interactions import Split
+from .metrics import average_precision_at_k, ndcg_at_k, precision_at_k, recall_at_k
+from .popularity import popularity_of
+from .score import Candidates, seen_lists, top_n_lists, user_factors
 from .settings import AlsParams
+
+PER_USER_METRICS = {
+    "precision": precision_at_k,
+    "recall": recall_at_k,
+    "map": average_precision_at_k,
+    "ndcg": ndcg_at_k,
+}
 
 
 def build_als(params: AlsParams) -> ALS:
@@ -37,37 +47,72 @@ def build_als(params: AlsParams) -> ALS:
     )
 
 
-def training_frame(spark: SparkSession, interactions: pd.DataFrame) -> DataFrame:
-    """The interactions as a DataFrame stored once on the executors, cut from its source.
+def training_frame(interactions: DataFrame) -> DataFrame:
+    """The ALS columns, cached on the executors (columnar, compressed) for the fit.
 
-    A DataFrame made from pandas is a local relation: every task of every stage that
-    reads it (even through ``cache()``) carries all its rows, and ALS reads it in many
-    stages (profiled at 20,000 users: ~20 % of a fit was serialising them). A local
-    checkpoint keeps the rows in the executors' block stores and drops that lineage;
-    the blocks go when the frame is garbage-collected (Spark's context cleaner).
-    """
-    return to_spark(spark, interactions).localCheckpoint(eager=True)
+    ALS reads its input in several stages; without the cache each of them would re-run
+    the query behind it (a JDBC read, a split)."""
+    return interactions.select(
+        F.col("user_idx").cast("int"), F.col("track_idx").cast("int"), F.col("weight").cast("float")
+    ).persist(StorageLevel.MEMORY_AND_DISK)
 
 
-def fit_als(spark: SparkSession, interactions: pd.DataFrame, params: AlsParams) -> ALSModel:
-    return build_als(params).fit(training_frame(spark, interactions))
+def fit_als(interactions: DataFrame, params: AlsParams) -> ALSModel:
+    frame = training_frame(interactions)
+    model = build_als(params).fit(frame)
+    frame.unpersist()
+    return model
 
 
 class NothingToHoldOut(RecommenderError):
     """No user has two distinct tracks, so no hold-out evaluation is possible."""
 
 
+def _per_user_metrics(k: int, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    for batch in batches:
+        rows = [
+            (
+                list(recommended) if recommended is not None else [],
+                set(relevant.tolist()),
+            )
+            for recommended, relevant in zip(batch["recommended"], batch["relevant"], strict=True)
+        ]
+        yield pd.DataFrame(
+            {
+                name: [function(recommended, relevant, k) for recommended, relevant in rows]
+                for name, function in PER_USER_METRICS.items()
+            }
+        )
+
+
 def ranking_metrics(
-    lists: Mapping[int, Sequence[int]],
-    relevant: Mapping[int, Set[int]],
-    k: int,
-    catalogue_size: int,
+    lists: DataFrame, relevant: DataFrame, k: int, catalogue_size: int
 ) -> dict[str, float]:
-    """precision/recall/MAP/NDCG@k averaged over the users with held-out items, plus the
-    catalogue coverage of their lists."""
-    metrics = mean_ranking_metrics(lists, relevant, k)
-    evaluated = [lists.get(user, []) for user in relevant]
-    metrics["coverage"] = catalogue_coverage(evaluated, catalogue_size, k)
+    """precision/recall/MAP/NDCG@k averaged over the users with held-out items (a user
+    without a list counts as all misses), plus the catalogue coverage of their lists.
+
+    ``lists`` is (user_key, rank, track_idx), ``relevant`` (user_key, track_idx). The
+    per-user formulas are metrics.py's, run by the executors."""
+    top = lists.where(F.col("rank") <= k)
+    recommended = top.groupBy("user_key").agg(
+        F.transform(
+            F.array_sort(F.collect_list(F.struct("rank", "track_idx"))), lambda r: r["track_idx"]
+        ).alias("recommended")
+    )
+    wanted = relevant.groupBy("user_key").agg(F.collect_set("track_idx").alias("relevant"))
+    per_user = wanted.join(recommended, "user_key", "left").mapInPandas(
+        lambda batches: _per_user_metrics(k, batches),
+        ", ".join(f"{name} double" for name in PER_USER_METRICS),
+    )
+    averages = per_user.agg(
+        F.count(F.lit(1)).alias("users"),
+        *(F.avg(name).alias(name) for name in PER_USER_METRICS),
+    ).first()
+    if not averages["users"]:
+        raise ValueError("no user has relevant items to evaluate against")
+    shown = top.join(wanted, "user_key", "left_semi").select("track_idx").distinct().count()
+    metrics = {f"{name}_at_{k}": float(averages[name]) for name in PER_USER_METRICS}
+    metrics["coverage"] = shown / catalogue_size
     return metrics
 
 
@@ -92,41 +137,62 @@ class Evaluation:
         return metrics
 
 
+def candidate_pool(interactions: DataFrame, size: int) -> DataFrame | None:
+    """The ``size`` most listened tracks (track_idx), or None for every track (size 0)."""
+    if size <= 0:
+        return None
+    listened = interactions.groupBy("track_idx").agg(F.countDistinct("user_idx").alias("n"))
+    return listened.orderBy(F.desc("n"), F.asc("track_idx")).limit(size).select("track_idx")
+
+
 def evaluate(
-    spark: SparkSession,
     split: Split,
     params: AlsParams,
     k: int,
+    pool_size: int,
     champion: ALSModel | None = None,
 ) -> Evaluation:
     """Train on ``split.train``; every list is built exactly like the served ones
-    (training tracks removed) and judged against ``split.test``."""
-    if split.test.empty:
+    (training tracks removed, short lists completed by popularity) and judged against
+    ``split.test``."""
+    train = split.train
+    test_rows = split.test.count()
+    if test_rows == 0:
         raise NothingToHoldOut("no user has 2+ distinct tracks: nothing to hold out")
-    relevant = relevant_by_user(split.test)
-    users = sorted(relevant)
-    catalogue_size = int(split.train["track_idx"].nunique())
-
-    def als_lists(model: ALSModel) -> dict[int, list[int]]:
-        ranked = als_top_n(spark, model, split.train, users, k)
-        return {user: [track for track, _ in items] for user, items in ranked.items()}
-
-    model = fit_als(spark, split.train, params)
-    baseline = popularity_lists(
-        Popularity.from_interactions(split.train), users, seen_by_user(split.train), k
+    relevant = split.test.select(F.col("user_idx").alias("user_key"), "track_idx")
+    evaluated = (
+        relevant.select(F.col("user_key").alias("user_idx"))
+        .distinct()
+        .join(seen_lists(train), "user_idx", "left")
+        .cache()
     )
-    return Evaluation(
+    catalogue_size = train.select("track_idx").distinct().count()
+    popularity = popularity_of(train, k)
+    pool = candidate_pool(train, pool_size)
+
+    def metrics_of(model: ALSModel | None) -> dict[str, float]:
+        users = evaluated
+        if model is not None:
+            users = users.join(user_factors(model), "user_idx", "left")
+        lists = top_n_lists(
+            users.withColumnRenamed("user_idx", "user_key"),
+            k,
+            popularity,
+            Candidates.of(model, pool) if model is not None else None,
+        )
+        return ranking_metrics(lists, relevant, k, catalogue_size)
+
+    model = fit_als(train, params)
+    result = Evaluation(
         split_method=split.method,
         k=k,
-        train_rows=len(split.train),
-        test_rows=len(split.test),
-        evaluated_users=len(users),
+        train_rows=train.count(),
+        test_rows=test_rows,
+        evaluated_users=evaluated.count(),
         catalogue_size=catalogue_size,
-        model=ranking_metrics(als_lists(model), relevant, k, catalogue_size),
-        popularity=ranking_metrics(baseline, relevant, k, catalogue_size),
-        champion=(
-            ranking_metrics(als_lists(champion), relevant, k, catalogue_size)
-            if champion is not None
-            else None
-        ),
+        model=metrics_of(model),
+        popularity=metrics_of(None),
+        champion=metrics_of(champion) if champion is not None else None,
     )
+    evaluated.unpersist()
+    return result

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -14,20 +15,26 @@ import pytest
 from psycopg import sql
 from pyspark.sql import SparkSession
 
+from recommender.settings import SparkSettings
 from recommender.spark import build_spark, find_java
 
 from .synthetic import synthetic_interactions
 
 TEST_DB = "moovitamix_ml_test"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
     if find_java() is None:
         pytest.fail("Java is required for the Spark tests (install OpenJDK 17)")
-    session = build_spark(
-        "local[2]", tmp_path_factory.mktemp("spark") / "checkpoints", shuffle_partitions=2
+    settings = replace(
+        SparkSettings.from_env(PROJECT_ROOT),
+        master="local[2]",
+        shuffle_partitions=2,
+        driver_memory="2g",
     )
+    session = build_spark(settings, tmp_path_factory.mktemp("spark") / "checkpoints")
     yield session
     session.stop()
 
@@ -96,6 +103,8 @@ def warehouse(test_database: str) -> Iterator[psycopg.Connection]:
 def job_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, test_database: str) -> Path:
     """Environment of a job run against the test database, MLflow under tmp_path."""
     monkeypatch.setenv("WAREHOUSE_DB", test_database)
+    # The JDBC driver installed in the project, whatever MOOVITAMIX_HOME says below.
+    monkeypatch.setenv("SPARK_JDBC_JAR", str(SparkSettings.from_env(PROJECT_ROOT).jdbc_jar))
     monkeypatch.setenv("MOOVITAMIX_HOME", str(tmp_path))
     for name in (
         "MLFLOW_TRACKING_URI",

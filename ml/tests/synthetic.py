@@ -6,8 +6,26 @@ from __future__ import annotations
 import random
 
 import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import (
+    FloatType,
+    IntegerType,
+    LongType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
-from recommender.idmap import apply_mapping, empty_mapping, extend_mapping
+INTERACTIONS_SCHEMA = StructType(
+    [
+        StructField("user_id", LongType()),
+        StructField("track_id", LongType()),
+        StructField("weight", FloatType()),
+        StructField("seen_at", TimestampType()),
+        StructField("user_idx", IntegerType()),
+        StructField("track_idx", IntegerType()),
+    ]
+)
 
 FIRST_USER_ID = 1000
 FIRST_TRACK_ID = 5000
@@ -48,13 +66,29 @@ def synthetic_listens(
 
 
 def as_interactions(rows: list[tuple[int, int]]) -> pd.DataFrame:
-    """(user_id, track_id, weight = number of rows, seen_at = NaT, user_idx, track_idx)."""
+    """(user_id, track_id, weight = number of rows, seen_at = NaT, user_idx, track_idx),
+    indices dense in id order (what an empty mapping gives)."""
     listens = pd.DataFrame(rows, columns=["user_id", "track_id"])
     pairs = listens.groupby(["user_id", "track_id"]).size().rename("weight").reset_index()
-    pairs = pairs.assign(weight=pairs["weight"].astype("float32"), seen_at=pd.NaT)
-    users = extend_mapping(empty_mapping(), pairs["user_id"])
-    tracks = extend_mapping(empty_mapping(), pairs["track_id"])
-    return apply_mapping(pairs, users, tracks)
+    return pairs.assign(
+        weight=pairs["weight"].astype("float32"),
+        seen_at=pd.NaT,
+        user_idx=pairs["user_id"].rank(method="dense").astype("int32") - 1,
+        track_idx=pairs["track_id"].rank(method="dense").astype("int32") - 1,
+    )
+
+
+def as_spark(spark: SparkSession, interactions: pd.DataFrame) -> DataFrame:
+    """The pandas frame as the pipeline's interactions (missing columns are null)."""
+    columns = {name: interactions.get(name) for name in INTERACTIONS_SCHEMA.fieldNames()}
+    rows = [
+        tuple(None if pd.isna(v) else v.item() if hasattr(v, "item") else v for v in row)
+        for row in zip(
+            *(c if c is not None else [None] * len(interactions) for c in columns.values()),
+            strict=True,
+        )
+    ]
+    return spark.createDataFrame(rows, INTERACTIONS_SCHEMA)
 
 
 def synthetic_interactions(**kwargs: int) -> pd.DataFrame:
