@@ -42,6 +42,7 @@ MELTANO_FILES := meltano.yml $(wildcard */*.meltano.yml) \
 BENCH_TARGETS := bench-api bench-el
 TEST_PREREQS := .meltano/.test-installed
 -include ml/ml.mk orchestrate/ops.mk
+-include benchmarks/benchmarks.mk
 
 help:
 	@echo "make run        the whole daily job end to end (local Postgres, stand-in API, MLflow), then a summary"

@@ -1,0 +1,30 @@
+# Benchmarks of the whole platform (included by the top Makefile, which defines PY and
+# .meltano/.installed). State lives under .bench-day/ (ignored), emptied at every start.
+.PHONY: bench-day stop-bench-day clean-bench-day
+
+# Not in BENCH_TARGETS: at its default size (1,000,000 records per endpoint, what it is
+# for) it takes most of an hour, ten times all of `make bench`; a smaller default would
+# measure a size no target is set for.
+BENCH_DAY_RECORDS := $(or $(RECORDS),1000000)
+BENCH_DAY_WAREHOUSE_PORT ?= 5462
+BENCH_DAY_API_PORT ?= 8062
+BENCH_DAY_BASELINE_API_PORT ?= 8063
+BENCH_DAY_STATE := $(CURDIR)/.bench-day
+
+# The daily job, day 0 then day 1, on a warehouse of its own; last line a JSON object.
+bench-day: .meltano/.installed
+	$(PY) -m benchmarks.bench_day --records $(BENCH_DAY_RECORDS) --state-dir $(BENCH_DAY_STATE) \
+		--warehouse-port $(BENCH_DAY_WAREHOUSE_PORT) --api-port $(BENCH_DAY_API_PORT) \
+		--baseline-api-port $(BENCH_DAY_BASELINE_API_PORT)
+
+# A bench-day killed with SIGKILL cannot stop its Postgres: `make stop` and `make clean` do.
+stop: stop-bench-day
+stop-bench-day:
+	@if [ -x $(PY) ] && [ -d $(BENCH_DAY_STATE)/pgdata ]; then \
+		WAREHOUSE_PORT=$(BENCH_DAY_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(BENCH_DAY_STATE)/pgdata \
+			$(PY) -m orchestrate.local_postgres stop; \
+	fi
+
+clean: clean-bench-day
+clean-bench-day: stop-bench-day
+	rm -rf $(BENCH_DAY_STATE)
