@@ -109,9 +109,7 @@ def table_shape(conn: psycopg.Connection, table: str, key: str) -> TableShape:
     return TableShape(bounds, int(estimate[0]) if estimate else 0)
 
 
-def read_interactions(
-    spark: SparkSession, jdbc: Jdbc, shape: TableShape
-) -> DataFrame:
+def read_interactions(spark: SparkSession, jdbc: Jdbc, shape: TableShape) -> DataFrame:
     """(user_id, track_id, weight, seen_at), read in user_id ranges by the executors."""
     if shape.bounds is None:
         raise RecommenderError(f"{INTERACTIONS_TABLE} is empty")
@@ -129,10 +127,9 @@ def read_track_genres(spark: SparkSession, jdbc: Jdbc, shape: TableShape) -> Dat
 
 def read_mapping(spark: SparkSession, jdbc: Jdbc, kind: str) -> DataFrame:
     """(id, idx) of ``kind`` ("user" or "track"), as stored today."""
-    return (
-        jdbc.read(spark, f"select {kind}_id as id, idx from ml.{kind}_index", "id", None, 0)
-        .select(F.col("id").cast("long"), F.col("idx").cast("int"))
-    )
+    return jdbc.read(
+        spark, f"select {kind}_id as id, idx from ml.{kind}_index", "id", None, 0
+    ).select(F.col("id").cast("long"), F.col("idx").cast("int"))
 
 
 def data_version(conn: psycopg.Connection, project_root: Path) -> DataVersion:

@@ -47,11 +47,11 @@ def new_entries(existing: DataFrame, ids: DataFrame) -> DataFrame:
     return spark.createDataFrame(numbered, MAPPING_SCHEMA)
 
 
-def apply_mapping(
-    interactions: DataFrame, users: DataFrame, tracks: DataFrame
-) -> DataFrame:
+def apply_mapping(interactions: DataFrame, users: DataFrame, tracks: DataFrame) -> DataFrame:
     """Add ``user_idx`` / ``track_idx`` (int, what ALS takes) to the interactions; every
     id must already have an index (extend the mappings first)."""
     return interactions.join(
         users.select(F.col("id").alias("user_id"), F.col("idx").alias("user_idx")), "user_id"
-    ).join(tracks.select(F.col("id").alias("track_id"), F.col("idx").alias("track_idx")), "track_id")
+    ).join(
+        tracks.select(F.col("id").alias("track_id"), F.col("idx").alias("track_idx")), "track_id"
+    )

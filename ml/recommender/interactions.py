@@ -54,7 +54,7 @@ def _mix(user: np.ndarray, track: np.ndarray, seed: int) -> np.ndarray:
     return x
 
 
-def _split_order(seed: int):  # noqa: ANN202 - a pandas UDF object
+def _split_order(seed: int):
     @F.pandas_udf("long")  # type: ignore[call-overload]
     def order(user: pd.Series, track: pd.Series) -> pd.Series:
         # Spark has no unsigned type: dropping the lowest bit keeps the unsigned order.
@@ -88,7 +88,7 @@ def per_user_split(interactions: DataFrame, fraction: float, seed: int) -> Split
     )
 
 
-def _time_cutoff(interactions: DataFrame, fraction: float):  # noqa: ANN202 - a timestamp
+def _time_cutoff(interactions: DataFrame, fraction: float):
     """The latest distinct ``seen_at`` that still leaves at least ``fraction`` of the rows
     after it (else the second latest); None when there are fewer than two distinct times
     or a time is missing. Only the distinct times are ordered, never the rows."""

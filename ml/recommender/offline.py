@@ -68,14 +68,13 @@ def read_interactions_csv(spark: SparkSession, path: Path) -> DataFrame:
 
 
 def evaluate_csv(path: Path, settings: Settings) -> dict[str, dict[str, float]]:
-    with spark_session(settings) as spark:
+    # A file in, metrics out: no warehouse, so no JDBC driver needed.
+    with spark_session(settings, with_jdbc=False) as spark:
         raw = read_interactions_csv(spark, path).cache()
         users = new_entries(empty_mapping(spark), raw.select("user_id")).cache()
         tracks = new_entries(empty_mapping(spark), raw.select("track_id")).cache()
         interactions = apply_mapping(raw, users, tracks).cache()
-        split = split_for_evaluation(
-            interactions, settings.holdout_fraction, settings.holdout_seed
-        )
+        split = split_for_evaluation(interactions, settings.holdout_fraction, settings.holdout_seed)
         result = evaluate(split, settings.als, settings.eval_k, settings.candidate_pool)
     return {"model": result.model, "popularity": result.popularity}
 

@@ -29,9 +29,7 @@ class Popularity:
     overall: Ranked
     by_genre: dict[str, Ranked] = field(default_factory=dict)
 
-    def top_n(
-        self, n: int, seen: np.ndarray = EMPTY[0], genre: str | None = None
-    ) -> Ranked:
+    def top_n(self, n: int, seen: np.ndarray = EMPTY[0], genre: str | None = None) -> Ranked:
         """n tracks not in ``seen``: the genre's most popular first (when a genre is
         given), then the most popular overall."""
         genre_tracks, genre_scores = self.by_genre.get(genre or "", EMPTY)

@@ -72,4 +72,6 @@ def build_lists(
         everyone.withColumnRenamed("user_id", "user_key"), n, popularity, candidates
     )
     track_ids = tracks.select(F.col("idx").alias("track_idx"), F.col("id").alias("track_id"))
-    return lists.join(track_ids, "track_idx").select(F.col("user_key").alias("user_id"), "rank", "track_id", "score", "source")
+    return lists.join(track_ids, "track_idx").select(
+        F.col("user_key").alias("user_id"), "rank", "track_id", "score", "source"
+    )

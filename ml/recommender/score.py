@@ -66,9 +66,9 @@ class Candidates:
         inside = track_idx < len(self.column_of)
         return np.where(inside, self.column_of[np.where(inside, track_idx, 0)], -1)
 
-    def top_n(self, vectors: np.ndarray, seen: list[np.ndarray], n: int) -> list[
-        tuple[np.ndarray, np.ndarray]
-    ]:
+    def top_n(
+        self, vectors: np.ndarray, seen: list[np.ndarray], n: int
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
         """For each row of ``vectors`` (a block of users), the n best candidates it has not
         listened to, best first, ties broken by track index."""
         scores = vectors.astype(np.float32) @ self.factors.T
@@ -103,10 +103,12 @@ def _as_array(value: object) -> np.ndarray:
 def _block_lists(
     block: pd.DataFrame, candidates: Candidates | None, popularity: Popularity, n: int
 ) -> pd.DataFrame:
-    seen = [_as_array(s) for s in block["seen"]] if "seen" in block else [_as_array(None)] * len(
-        block
+    seen = (
+        [_as_array(s) for s in block["seen"]] if "seen" in block else [_as_array(None)] * len(block)
     )
-    has_history = block["seen"].notna().to_numpy() if "seen" in block else np.zeros(len(block), bool)
+    has_history = (
+        block["seen"].notna().to_numpy() if "seen" in block else np.zeros(len(block), bool)
+    )
     genres = block["genre"].tolist() if "genre" in block else [None] * len(block)
     known = (
         block["features"].notna().to_numpy()
@@ -118,7 +120,9 @@ def _block_lists(
         rows = np.flatnonzero(known)
         vectors = np.stack(block["features"].to_numpy()[rows])
         assert candidates is not None
-        for row, ranked in zip(rows, candidates.top_n(vectors, [seen[r] for r in rows], n), strict=True):
+        for row, ranked in zip(
+            rows, candidates.top_n(vectors, [seen[r] for r in rows], n), strict=True
+        ):
             model_lists[int(row)] = ranked
 
     keys, ranks, tracks, scores, sources = [], [], [], [], []
@@ -164,9 +168,7 @@ def _partition_lists(
     block_users = max(1, SCORE_CELLS // max(1, len(chosen.tracks) if chosen else 1))
     for batch in batches:
         for start in range(0, len(batch), block_users):
-            yield _block_lists(
-                batch.iloc[start : start + block_users], chosen, popularity.value, n
-            )
+            yield _block_lists(batch.iloc[start : start + block_users], chosen, popularity.value, n)
 
 
 def top_n_lists(

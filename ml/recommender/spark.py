@@ -48,6 +48,7 @@ def build_spark(
     checkpoint_dir: Path,
     app_name: str = "moovitamix-recommender",
     extra_conf: Mapping[str, str] | None = None,
+    with_jdbc: bool = True,
 ) -> SparkSession:
     """Create (or reuse) the session. The same code runs on ``local[*]`` and on a
     cluster's master URL: data enters and leaves through the executors (JDBC), never
@@ -93,13 +94,14 @@ def build_spark(
         **(extra_conf or {}),
     }
     jar = spark_settings.jdbc_jar
-    if not jar.is_file():
-        raise RecommenderError(
-            f"PostgreSQL JDBC driver not found at {jar} (run `make install`, or set "
-            "SPARK_JDBC_JAR to a postgresql.jar, e.g. Debian's libpostgresql-jdbc-java)"
-        )
-    # Shipped to the executors by the driver: a cluster needs nothing installed.
-    conf["spark.jars"] = str(jar.resolve())
+    if with_jdbc:
+        if not jar.is_file():
+            raise RecommenderError(
+                f"PostgreSQL JDBC driver not found at {jar} (run `make install`, or set "
+                "SPARK_JDBC_JAR to a postgresql.jar, e.g. Debian's libpostgresql-jdbc-java)"
+            )
+        # Shipped to the executors by the driver: a cluster needs nothing installed.
+        conf["spark.jars"] = str(jar.resolve())
     if executor_options:
         conf["spark.executor.extraJavaOptions"] = executor_options
     if spark_settings.executor_memory:
@@ -135,11 +137,11 @@ def _package_archive() -> Path:
 
 
 @contextmanager
-def spark_session(settings: Settings) -> Iterator[SparkSession]:
+def spark_session(settings: Settings, with_jdbc: bool = True) -> Iterator[SparkSession]:
     """A session for one job; stopped at the end only if this job created it: a caller
     (a notebook, the test suite) that already has one keeps it."""
     existing = SparkSession.getActiveSession()
-    spark = build_spark(settings.spark, settings.checkpoint_dir)
+    spark = build_spark(settings.spark, settings.checkpoint_dir, with_jdbc=with_jdbc)
     try:
         yield spark
     finally:

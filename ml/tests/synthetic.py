@@ -80,14 +80,19 @@ def as_interactions(rows: list[tuple[int, int]]) -> pd.DataFrame:
 
 def as_spark(spark: SparkSession, interactions: pd.DataFrame) -> DataFrame:
     """The pandas frame as the pipeline's interactions (missing columns are null)."""
-    columns = {name: interactions.get(name) for name in INTERACTIONS_SCHEMA.fieldNames()}
-    rows = [
-        tuple(None if pd.isna(v) else v.item() if hasattr(v, "item") else v for v in row)
-        for row in zip(
-            *(c if c is not None else [None] * len(interactions) for c in columns.values()),
-            strict=True,
-        )
+
+    def plain(value: object) -> object:
+        if pd.isna(value):
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.to_pydatetime()
+        return value.item() if hasattr(value, "item") else value
+
+    columns = [
+        interactions[name] if name in interactions else [None] * len(interactions)
+        for name in INTERACTIONS_SCHEMA.fieldNames()
     ]
+    rows = [tuple(plain(v) for v in row) for row in zip(*columns, strict=True)]
     return spark.createDataFrame(rows, INTERACTIONS_SCHEMA)
 
 

@@ -59,7 +59,14 @@ def test_missing_java_is_one_clear_line(tmp_path: Path) -> None:
 def test_settings_from_env_and_cli_overrides(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    for name in ("WAREHOUSE_HOST", "WAREHOUSE_PORT", "MLFLOW_TRACKING_URI", "ALS_RANK"):
+    for name in (
+        "WAREHOUSE_HOST",
+        "WAREHOUSE_PORT",
+        "MLFLOW_TRACKING_URI",
+        "ALS_RANK",
+        "SPARK_DRIVER_MEMORY",
+        "SPARK_JDBC_JAR",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MOOVITAMIX_HOME", str(tmp_path))
     monkeypatch.setenv("ALS_ALPHA", "2.5")
@@ -72,8 +79,14 @@ def test_settings_from_env_and_cli_overrides(
     assert settings.als.rank == 4 and settings.als.alpha == 2.5 and settings.als.reg_param == 3.0
     assert settings.top_n == 10 and settings.run_id == "run-42"
     assert settings.policy.force_retrain and settings.policy.max_model_age_days == 3
-    assert settings.als.num_blocks == 2 and settings.spark_master == "local[*]"
-    assert settings.spark_native_blas and not Settings().spark_native_blas
+    assert settings.als.num_blocks == 2 and settings.spark.master == "local[*]"
+    assert settings.spark.native_blas and not Settings().spark.native_blas
+    # Derived from the machine's memory unless set: never Spark's 1 GiB default here.
+    assert (
+        settings.spark.driver_memory.endswith("g") and int(settings.spark.driver_memory[:-1]) >= 1
+    )
+    assert settings.spark.jdbc_jar == tmp_path.resolve() / ".spark" / "jars" / "postgresql.jar"
+    assert settings.candidate_pool == 50_000
     assert settings.mlflow_tracking_uri == f"sqlite:///{tmp_path.resolve()}/.mlflow/mlflow.db"
     assert settings.mlflow_artifact_location.endswith("/.mlflow/artifacts")
     assert settings.checkpoint_dir == tmp_path.resolve() / ".spark" / "checkpoints"

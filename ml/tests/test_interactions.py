@@ -1,53 +1,100 @@
-"""The persistent id mapping, the fingerprint and the evaluation splits (pandas only)."""
+"""The persistent id mapping, the fingerprint and the evaluation splits, on real Spark."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
-from recommender.idmap import apply_mapping, empty_mapping, extend_mapping
-from recommender.interactions import fingerprint, per_user_split, split_for_evaluation, time_split
+from recommender.idmap import apply_mapping, empty_mapping, new_entries
+from recommender.interactions import (
+    _mix,
+    fingerprint,
+    per_user_split,
+    split_for_evaluation,
+    time_split,
+)
+
+from .synthetic import as_spark
 
 
-def _pairs(frame: pd.DataFrame) -> set[tuple[int, int]]:
-    return set(zip(frame["user_id"], frame["track_id"], strict=True))
+def _pairs(frame: DataFrame) -> set[tuple[int, int]]:
+    return {(r["user_id"], r["track_id"]) for r in frame.select("user_id", "track_id").collect()}
 
 
-def test_mapping_is_dense_and_stable_across_days() -> None:
-    day1 = extend_mapping(empty_mapping(), pd.Series([30, 10, 20, 10]))
-    assert day1.to_dict() == {10: 0, 20: 1, 30: 2}
+def _ids(spark: SparkSession, ids: list[int]) -> DataFrame:
+    return spark.createDataFrame([(i,) for i in ids], "user_id long")
+
+
+def _as_dict(frame: DataFrame) -> dict[int, int]:
+    return {r["id"]: r["idx"] for r in frame.collect()}
+
+
+def test_mapping_is_dense_and_stable_across_days(spark: SparkSession) -> None:
+    day1 = new_entries(empty_mapping(spark), _ids(spark, [30, 10, 20, 10]).repartition(3))
+    assert _as_dict(day1) == {10: 0, 20: 1, 30: 2}
     # Day 2: known ids keep their index, new ones (in id order) get the next ones.
-    day2 = extend_mapping(day1, pd.Series([25, 20, 5]))
-    assert day2.to_dict() == {5: 3, 25: 4}
-    full = pd.concat([day1, day2])
-    frame = pd.DataFrame({"user_id": [30, 5], "track_id": [20, 10]})
-    mapped = apply_mapping(frame, full, full)
-    assert mapped[["user_idx", "track_idx"]].values.tolist() == [[2, 1], [3, 0]]
-    assert str(mapped["user_idx"].dtype) == "int32"
+    day2 = new_entries(day1, _ids(spark, [25, 20, 5]))
+    assert _as_dict(day2) == {5: 3, 25: 4}
+    full = day1.unionByName(day2)
+    frame = spark.createDataFrame([(30, 20), (5, 10)], "user_id long, track_id long")
+    mapped = apply_mapping(frame, full, full).orderBy("user_idx").collect()
+    assert [(r["user_idx"], r["track_idx"]) for r in mapped] == [(2, 1), (3, 0)]
+    assert dict(apply_mapping(frame, full, full).dtypes)["user_idx"] == "int"
 
 
-def test_fingerprint_ignores_row_order_and_sees_weight_changes(planted: pd.DataFrame) -> None:
-    assert fingerprint(planted) == fingerprint(planted.sample(frac=1, random_state=3))
+def test_fingerprint_ignores_row_order_and_sees_weight_changes(
+    spark: SparkSession, planted: pd.DataFrame
+) -> None:
+    frame = as_spark(spark, planted)
+    shuffled = as_spark(spark, planted.sample(frac=1, random_state=3)).repartition(5)
+    assert fingerprint(frame) == fingerprint(shuffled)
     changed = planted.copy()
     changed.loc[changed.index[0], "weight"] += 1
-    assert fingerprint(changed) != fingerprint(planted)
+    assert fingerprint(as_spark(spark, changed)) != fingerprint(frame)
 
 
-def test_per_user_split_is_deterministic_disjoint_and_keeps_single_item_users() -> None:
+def _reference_per_user_held(frame: pd.DataFrame, fraction: float, seed: int) -> set:
+    """The split as the pandas implementation computed it before the recommender moved
+    to Spark: the same pairs must be held out."""
+    order = _mix(frame["user_id"].to_numpy(), frame["track_id"].to_numpy(), seed)
+    ranked = frame.assign(_order=order)
+    position = ranked.groupby("user_id")["_order"].rank(method="first") - 1
+    items = ranked.groupby("user_id")["track_id"].transform("size")
+    held = (items >= 2) & (position < np.maximum(1, np.floor(items * fraction)))
+    return set(zip(frame["user_id"][held], frame["track_id"][held], strict=True))
+
+
+def test_per_user_split_is_deterministic_disjoint_and_keeps_single_item_users(
+    spark: SparkSession,
+) -> None:
     rows = [(1, t) for t in range(10, 30)] + [(2, 10), (3, 10), (3, 11)]
     frame = pd.DataFrame(rows, columns=["user_id", "track_id"]).assign(weight=1.0, seen_at=pd.NaT)
-    split = per_user_split(frame, fraction=0.2, seed=42)
-    again = per_user_split(frame.sample(frac=1, random_state=1), fraction=0.2, seed=42)
+    split = per_user_split(as_spark(spark, frame), fraction=0.2, seed=42)
+    again = per_user_split(
+        as_spark(spark, frame.sample(frac=1, random_state=1)).repartition(3), 0.2, 42
+    )
     assert _pairs(split.test) == _pairs(again.test)
     assert _pairs(split.train).isdisjoint(_pairs(split.test))
     assert _pairs(split.train) | _pairs(split.test) == set(rows)
-    held = split.test.groupby("user_id").size().to_dict()
+    held = {r["user_id"]: r["count"] for r in split.test.groupBy("user_id").count().collect()}
     assert held == {1: 4, 3: 1}  # 20 % of 20 items; at least one; user 2 (1 item) keeps it
     assert split.method == "per_user"
-    other = per_user_split(frame, fraction=0.2, seed=7)
+    other = per_user_split(as_spark(spark, frame), fraction=0.2, seed=7)
     assert _pairs(other.test) != _pairs(split.test)
 
 
-def test_time_split_holds_out_the_newest_interactions_of_known_users() -> None:
+def test_per_user_split_holds_out_what_the_pandas_split_held_out(
+    spark: SparkSession, planted: pd.DataFrame
+) -> None:
+    split = per_user_split(as_spark(spark, planted), fraction=0.2, seed=42)
+    assert _pairs(split.test) == _reference_per_user_held(planted, 0.2, 42)
+
+
+def test_time_split_holds_out_the_newest_interactions_of_known_users(
+    spark: SparkSession,
+) -> None:
     day0, day1 = pd.Timestamp("2026-11-01", tz="UTC"), pd.Timestamp("2026-11-02", tz="UTC")
     frame = pd.DataFrame(
         [
@@ -60,10 +107,16 @@ def test_time_split_holds_out_the_newest_interactions_of_known_users() -> None:
         ],  # user 3 appears on day 1 only: nobody to predict from
         columns=["user_id", "track_id", "seen_at"],
     ).assign(weight=1.0)
-    split = time_split(frame, fraction=0.2)
+    split = time_split(as_spark(spark, frame), fraction=0.2)
     assert split is not None and split.method == "time"
     assert _pairs(split.test) == {(1, 12)}
     assert _pairs(split.train) == {(1, 10), (1, 11), (2, 10), (2, 12)}
     # One load only: no time to split on, the per-user hold-out is used instead.
-    assert time_split(frame.assign(seen_at=day0), 0.2) is None
-    assert split_for_evaluation(frame.assign(seen_at=day0), 0.2, 42).method == "per_user"
+    one_load = as_spark(spark, frame.assign(seen_at=day0))
+    assert time_split(one_load, 0.2) is None
+    assert split_for_evaluation(one_load, 0.2, 42).method == "per_user"
+    # A missing time makes the times unusable too.
+    missing = as_spark(spark, frame).withColumn(
+        "seen_at", F.when(F.col("user_id") == 3, None).otherwise(F.col("seen_at"))
+    )
+    assert time_split(missing, 0.2) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -17,14 +18,26 @@ from .synthetic import synthetic_listens
 KEYS = {"precision_at_10", "recall_at_10", "map_at_10", "ndcg_at_10", "coverage"}
 
 
-def test_csv_rows_become_weighted_pairs_with_their_first_time(tmp_path: Path) -> None:
+def test_csv_rows_become_weighted_pairs_with_their_first_time(
+    tmp_path: Path, spark: SparkSession
+) -> None:
     path = tmp_path / "listens.csv"
     path.write_text(
         "1,10,2,2026-01-02T00:00:00\n1,10,1,2026-01-01T00:00:00\n2,11,1,2026-01-03T00:00:00\n"
     )
-    pairs = read_interactions_csv(path).sort_values("user_id")
-    assert pairs[["user_id", "track_id", "weight"]].values.tolist() == [[1, 10, 3.0], [2, 11, 1.0]]
-    assert pairs["seen_at"].iloc[0] == pd.Timestamp("2026-01-01", tz="UTC")
+    pairs = read_interactions_csv(spark, path).orderBy("user_id").collect()
+    assert [(r["user_id"], r["track_id"], r["weight"]) for r in pairs] == [
+        (1, 10, 3.0),
+        (2, 11, 1.0),
+    ]
+    assert pairs[0]["seen_at"] == datetime(2026, 1, 1)
+
+
+def test_numeric_timestamps_are_epoch_seconds(tmp_path: Path, spark: SparkSession) -> None:
+    path = tmp_path / "ratings.csv"
+    path.write_text("user_id,track_id,weight,timestamp\n1,10,4,86400\n")
+    (pair,) = read_interactions_csv(spark, path).collect()
+    assert pair["seen_at"] == datetime(1970, 1, 2)
 
 
 def test_evaluate_prints_model_and_popularity_metrics_as_last_line(

@@ -1,63 +1,113 @@
-"""Atomic publication: a reader during the load sees yesterday's full set, never a mix."""
+"""Atomic publication: the executors fill a staging table, one transaction swaps it in.
+Readers see yesterday's full set or today's, never a mix, never an empty table; a failed
+write leaves yesterday's set in place and the next run publishes normally."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
 from datetime import datetime, timezone
 
 import psycopg
 import pytest
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from recommender import data
-from recommender.settings import WarehouseSettings
+from recommender.jdbc import Jdbc
+from recommender.settings import SparkSettings, WarehouseSettings
 
 from .conftest import conninfo
 
 pytestmark = pytest.mark.integration
 
 
-def _snapshot(conn: psycopg.Connection) -> tuple[int, set[str]]:
+def _snapshot(conn: psycopg.Connection) -> tuple[int, tuple[str, ...]]:
     count, versions = conn.execute(
         "select count(*), coalesce(array_agg(distinct model_version), '{}') "
         "from ml.user_recommendations"
     ).fetchone()
-    return count, set(versions)
+    return count, tuple(versions)
 
 
-def test_reader_during_publish_sees_the_old_set_then_the_new_one(
-    warehouse: psycopg.Connection, test_database: str
+def _jdbc(test_database: str) -> Jdbc:
+    warehouse = WarehouseSettings.from_env()
+    return Jdbc.of(
+        WarehouseSettings(**{**warehouse.__dict__, "dbname": test_database}), SparkSettings()
+    )
+
+
+def _lists(spark: SparkSession, users: int, version: str, first_rank: int = 1) -> DataFrame:
+    return (
+        spark.range(users * 10)
+        .select(
+            (F.col("id") / 10).cast("long").alias("user_id"),
+            (F.col("id") % 10 + first_rank).cast("int").alias("rank"),
+            (F.col("id") % 10 + 500).alias("track_id"),
+            F.lit(1.0).alias("score"),
+            F.lit(version).alias("model_version"),
+            F.lit(datetime.now(timezone.utc)).alias("generated_at"),
+        )
+        .repartition(4)
+    )
+
+
+def _publish(conn: psycopg.Connection, jdbc: Jdbc, rows: DataFrame) -> None:
+    jdbc.append(rows, data.prepare_staging(conn, data.RECOMMENDATIONS_TABLE))
+    data.swap_in_staged(conn, data.RECOMMENDATIONS_TABLE)
+
+
+def test_readers_see_the_old_set_until_the_swap_then_the_new_one(
+    warehouse: psycopg.Connection, test_database: str, spark: SparkSession
 ) -> None:
     data.ensure_ml_schema(warehouse)
-    old_rows = [(u, r, 500 + r, 1.0) for u in range(100) for r in range(1, 11)]
-    data.replace_recommendations(warehouse, old_rows, "1", datetime.now(timezone.utc))
+    jdbc = _jdbc(test_database)
+    _publish(warehouse, jdbc, _lists(spark, 100, "1"))
+    assert _snapshot(warehouse) == (1000, ("1",))
 
-    halfway = threading.Event()
-    observed = threading.Event()
-    seen_mid_load: list[tuple[int, set[str]]] = []
-
-    def new_rows() -> Iterator[data.RecommendationRow]:
-        for i, user in enumerate(range(200)):
-            if i == 100:
-                # Half of today's rows are in the open transaction: let a reader look now.
-                halfway.set()
-                assert observed.wait(10), "the reader never looked"
-            for rank in range(1, 11):
-                yield user, rank, 900 + rank, 2.0
+    observed: list[tuple[int, tuple[str, ...]]] = []
+    stop = threading.Event()
 
     def reader() -> None:
-        halfway.wait(10)
         with psycopg.connect(**conninfo(test_database), autocommit=True) as conn:  # type: ignore[arg-type]
-            seen_mid_load.append(_snapshot(conn))
-        observed.set()
+            while not stop.is_set():
+                observed.append(_snapshot(conn))
 
     thread = threading.Thread(target=reader)
     thread.start()
-    settings = WarehouseSettings.from_env()
-    with data.connect(WarehouseSettings(**{**settings.__dict__, "dbname": test_database})) as conn:
-        written = data.replace_recommendations(conn, new_rows(), "2", datetime.now(timezone.utc))
+    staged = data.prepare_staging(warehouse, data.RECOMMENDATIONS_TABLE)
+    jdbc.append(_lists(spark, 200, "2"), staged)
+    # Today's rows are all written, by four connections, each committed: still invisible.
+    assert _snapshot(warehouse) == (1000, ("1",))
+    data.swap_in_staged(warehouse, data.RECOMMENDATIONS_TABLE)
+    after_swap, deadline = len(observed), time.monotonic() + 10
+    while len(observed) < after_swap + 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop.set()
     thread.join(10)
 
-    assert seen_mid_load == [(1000, {"1"})]  # yesterday's full set while today's loads
-    assert written == 2000
-    assert _snapshot(warehouse) == (2000, {"2"})
+    assert set(observed) == {(1000, ("1",)), (2000, ("2",))}, set(observed)
+    assert observed[-1] == (2000, ("2",))
+    assert _snapshot(warehouse) == (2000, ("2",))
+    # The key kept its name: tomorrow's staging copy can create its own again.
+    keys = warehouse.execute(
+        "select indexname from pg_indexes where schemaname = 'ml' "
+        "and tablename = 'user_recommendations'"
+    ).fetchall()
+    assert keys == [("user_recommendations_pkey",)]
+    _publish(warehouse, jdbc, _lists(spark, 50, "3"))
+    assert _snapshot(warehouse) == (500, ("3",))
+
+
+def test_a_failed_write_leaves_yesterdays_lists_and_the_next_run_publishes(
+    warehouse: psycopg.Connection, test_database: str, spark: SparkSession
+) -> None:
+    data.ensure_ml_schema(warehouse)
+    jdbc = _jdbc(test_database)
+    _publish(warehouse, jdbc, _lists(spark, 100, "1"))
+    # Rank 0 breaks the table's check: some partitions are written, one fails.
+    with pytest.raises(Exception, match="user_recommendations_rank_check"):
+        _publish(warehouse, jdbc, _lists(spark, 100, "2", first_rank=0))
+    assert _snapshot(warehouse) == (1000, ("1",))
+    _publish(warehouse, jdbc, _lists(spark, 30, "3"))
+    assert _snapshot(warehouse) == (300, ("3",))

@@ -22,7 +22,11 @@ def test_recommendations_of_a_user_and_404_for_an_unknown_one(
     data.ensure_ml_schema(warehouse)
     generated = datetime(2026, 11, 27, 6, tzinfo=timezone.utc)
     rows = [(42, rank, 700 - rank, 1.0 / rank) for rank in (3, 1, 2)]
-    data.replace_recommendations(warehouse, rows, "7", generated)
+    with warehouse.cursor() as cur:
+        cur.executemany(
+            "insert into ml.user_recommendations values (%s, %s, %s, %s, '7', %s)",
+            [(*row, generated) for row in rows],
+        )
     app = create_app(replace(WarehouseSettings.from_env(), dbname=test_database))
     with TestClient(app) as client:
         answer = client.get("/users/42/recommendations")

@@ -1,31 +1,30 @@
-"""ALS on small planted data, on real local Spark: it beats popularity, lists exclude
-history and are complete."""
+"""ALS on small planted data, on real local Spark: it beats popularity, the champion is
+scored on the same hold-out, and metrics computed by the executors match metrics.py."""
 
 from __future__ import annotations
-
-from itertools import pairwise
 
 import pandas as pd
 import pytest
 from pyspark.sql import SparkSession
 
 from recommender.interactions import per_user_split
-from recommender.score import als_top_n
+from recommender.metrics import mean_ranking_metrics
 from recommender.settings import AlsParams
 from recommender.spark import loaded_native_blas
-from recommender.train import NothingToHoldOut, evaluate, fit_als, training_frame
+from recommender.train import NothingToHoldOut, evaluate, fit_als, ranking_metrics, training_frame
+
+from .synthetic import as_spark
 
 FAST_ALS = AlsParams(rank=8, max_iter=5)
 METRICS = {"precision_at_10", "recall_at_10", "map_at_10", "ndcg_at_10", "coverage"}
 
 
 def test_als_beats_popularity_on_planted_tastes(spark: SparkSession, planted: pd.DataFrame) -> None:
-    split = per_user_split(planted, fraction=0.2, seed=42)
-    result = evaluate(spark, split, FAST_ALS, k=10)
+    split = per_user_split(as_spark(spark, planted), fraction=0.2, seed=42)
+    result = evaluate(split, FAST_ALS, k=10, pool_size=0)
     assert result.evaluated_users == planted["user_id"].nunique()
-    assert result.test_rows == len(split.test) and result.train_rows + result.test_rows == len(
-        planted
-    )
+    assert result.test_rows == split.test.count()
+    assert result.train_rows + result.test_rows == len(planted)
     for metrics in (result.model, result.popularity):
         assert set(metrics) == METRICS
         assert all(0.0 <= v <= 1.0 for v in metrics.values())
@@ -40,27 +39,29 @@ def test_als_beats_popularity_on_planted_tastes(spark: SparkSession, planted: pd
 def test_champion_is_scored_on_the_same_hold_out(
     spark: SparkSession, planted: pd.DataFrame
 ) -> None:
-    split = per_user_split(planted, fraction=0.2, seed=42)
-    champion = fit_als(spark, split.train, FAST_ALS)
-    result = evaluate(spark, split, FAST_ALS, k=10, champion=champion)
+    split = per_user_split(as_spark(spark, planted), fraction=0.2, seed=42)
+    champion = fit_als(split.train, FAST_ALS)
+    result = evaluate(split, FAST_ALS, k=10, pool_size=0, champion=champion)
     assert result.champion is not None
     # Same data, same seed, same parameters: the same model, the same score.
     assert result.champion["ndcg_at_10"] == pytest.approx(result.model["ndcg_at_10"])
 
 
-def test_als_lists_exclude_history_and_fill_top_10(
-    spark: SparkSession, planted: pd.DataFrame
-) -> None:
-    model = fit_als(spark, planted, FAST_ALS)
-    users = sorted(planted["user_idx"].unique())
-    lists = als_top_n(spark, model, planted, users, 10)
-    history = planted.groupby("user_idx")["track_idx"].apply(set).to_dict()
-    assert set(lists) == set(users)
-    for user, ranked in lists.items():
-        tracks = [t for t, _ in ranked]
-        assert len(tracks) == len(set(tracks)) == 10
-        assert not set(tracks) & history[user], f"user {user}: recommended a listened track"
-        assert all(a >= b for (_, a), (_, b) in pairwise(ranked))
+def test_executor_metrics_are_the_metrics_module_averaged(spark: SparkSession) -> None:
+    # User 1: hits at ranks 1 and 3; user 2: no hit; user 3: held-out items but no list
+    # at all (counts as all misses, never skipped).
+    lists = spark.createDataFrame(
+        [(1, 1, 10), (1, 2, 11), (1, 3, 12), (2, 1, 10), (2, 2, 13)],
+        "user_key long, rank int, track_idx int",
+    )
+    relevant = spark.createDataFrame(
+        [(1, 10), (1, 12), (1, 99), (2, 20), (3, 30)], "user_key long, track_idx int"
+    )
+    got = ranking_metrics(lists, relevant, k=3, catalogue_size=8)
+    expected = mean_ranking_metrics(
+        {1: [10, 11, 12], 2: [10, 13]}, {1: {10, 12, 99}, 2: {20}, 3: {30}}, k=3
+    )
+    assert got == pytest.approx({**expected, "coverage": 4 / 8})
 
 
 def test_evaluation_needs_a_user_with_two_tracks(spark: SparkSession) -> None:
@@ -75,17 +76,20 @@ def test_evaluation_needs_a_user_with_two_tracks(spark: SparkSession) -> None:
         }
     )
     with pytest.raises(NothingToHoldOut):
-        evaluate(spark, per_user_split(single, 0.2, 42), FAST_ALS, k=10)
+        evaluate(per_user_split(as_spark(spark, single), 0.2, 42), FAST_ALS, k=10, pool_size=0)
 
 
-def test_training_frame_is_cut_from_the_driver_side_rows(
+def test_training_frame_is_cached_on_the_executors(
     spark: SparkSession, planted: pd.DataFrame
 ) -> None:
-    # A plan still reading the pandas rows (LocalTableScan) would ship them in every task.
-    frame = training_frame(spark, planted)
+    # ALS reads its input in several stages: each must read the cache, not re-run the
+    # query (a JDBC read, a split) behind the frame.
+    frame = training_frame(as_spark(spark, planted))
+    frame.count()
     plan = frame._jdf.queryExecution().executedPlan().toString()
-    assert "LocalTableScan" not in plan and "ExistingRDD" in plan, plan
-    assert frame.count() == len(planted)
+    assert "InMemoryTableScan" in plan, plan
+    assert frame.storageLevel.useMemory and frame.storageLevel.useDisk
+    frame.unpersist()
 
 
 def test_spark_uses_java_blas_unless_native_is_asked_for(spark: SparkSession) -> None:
