@@ -28,3 +28,15 @@ stop-bench-day:
 clean: clean-bench-day
 clean-bench-day: stop-bench-day
 	rm -rf $(BENCH_DAY_STATE)
+
+# Quality of the approximate candidate step against exact scoring, same model, same run.
+# Stand-in data (realistic day 0) at CANDIDATES_USERS users and tracks, written under .spark/.
+.PHONY: bench-candidates
+BENCH_TARGETS += bench-candidates
+CANDIDATES_USERS ?= 100000
+CANDIDATES_DATA := $(CURDIR)/.spark/bench-candidates/data
+bench-candidates: .meltano/.installed
+	PYTHONPATH=$(CURDIR) $(PY) ml/benchmarks/standin_data.py --users $(CANDIDATES_USERS) \
+		--tracks $(CANDIDATES_USERS) --out $(CANDIDATES_DATA)
+	MOOVITAMIX_HOME=$(CURDIR)/.spark/bench-candidates $(ML_VENV)/bin/python \
+		benchmarks/bench_candidate_pool.py --data $(CANDIDATES_DATA)

@@ -10,6 +10,8 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 logger = logging.getLogger("recommender")
@@ -65,3 +67,13 @@ def format_event(event: str, **fields: Any) -> str:
 
 def emit(event: str, level: int = logging.INFO, **fields: Any) -> None:
     logger.log(level, format_event(event, **fields))
+
+
+@contextmanager
+def timed(event: str, **fields: Any) -> Iterator[dict[str, Any]]:
+    """Emit ``event`` with its ``seconds`` once the block is done: progress on the long
+    steps, and where a run spends its time. The block may add fields to the dict."""
+    started = time.perf_counter()
+    extra: dict[str, Any] = {}
+    yield extra
+    emit(event, seconds=round(time.perf_counter() - started, 1), **fields, **extra)

@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from . import data, idmap, ledger, policy, tracking
-from .events import emit
+from .events import emit, timed
 from .interactions import fingerprint, split_for_evaluation
 from .jdbc import Jdbc
 from .ledger import RunRecord
@@ -79,6 +79,15 @@ def read_inputs(spark: SparkSession, settings: Settings) -> Inputs:
             "tracks": data.table_shape(conn, "marts.dim_tracks", "track_id"),
         }
         version = data.data_version(conn, settings.project_root)
+    spark.conf.set(
+        "spark.sql.shuffle.partitions",
+        str(
+            max(
+                settings.spark.shuffle_partitions,
+                shapes["interactions"].estimated_rows // ROWS_PER_SHUFFLE_PARTITION,
+            )
+        ),
+    )
     raw = data.read_interactions(spark, jdbc, shapes["interactions"]).persist(
         StorageLevel.MEMORY_AND_DISK
     )
@@ -90,10 +99,6 @@ def read_inputs(spark: SparkSession, settings: Settings) -> Inputs:
     rows = interactions.count()
     raw.unpersist()
     users_map.unpersist()
-    spark.conf.set(
-        "spark.sql.shuffle.partitions",
-        str(max(settings.spark.shuffle_partitions, rows // ROWS_PER_SHUFFLE_PARTITION)),
-    )
     return Inputs(
         interactions=interactions,
         rows=rows,
@@ -157,8 +162,8 @@ def train_and_gate(
     record.decision, record.reason = verdict.decision, f"{reason}; {verdict.reason}"
 
     # The served model learns from every interaction, the held-out ones included.
-    model = fit_als(inputs.interactions, settings.als)
-    emit("model_fitted", rows=inputs.rows, rank=settings.als.rank)
+    with timed("model_fitted", part="all interactions", rows=inputs.rows):
+        model = fit_als(inputs.interactions, settings.als)
     registered = tracking.log_and_register_model(
         model, settings, settings.project_root / ".spark" / "mlflow-tmp"
     )
@@ -208,8 +213,12 @@ def publish(settings: Settings, inputs: Inputs, serving: Serving) -> ListCounts:
         F.lit(serving.version).alias("model_version"),
         F.lit(_now()).alias("generated_at"),
     )
-    with data.connect(settings.warehouse) as conn:
+    with (
+        data.connect(settings.warehouse) as conn,
+        timed("recommendations_staged", table=data.staging_table(data.RECOMMENDATIONS_TABLE)),
+    ):
         jdbc.append(rows, data.prepare_staging(conn, data.RECOMMENDATIONS_TABLE))
+    with data.connect(settings.warehouse) as conn, timed("recommendations_swapped"):
         data.swap_in_staged(conn, data.RECOMMENDATIONS_TABLE)
     counts = ListCounts.of(lists)
     lists.unpersist()

@@ -13,15 +13,14 @@ gets n), and it is what the scoring workers receive.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
-import numpy as np
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-# (track_idx, score) arrays, best first.
-Ranked = tuple[np.ndarray, np.ndarray]
-EMPTY: Ranked = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
+# (track_idx, score) pairs, best first.
+Ranked = list[tuple[int, float]]
 
 
 @dataclass(frozen=True)
@@ -29,19 +28,22 @@ class Popularity:
     overall: Ranked
     by_genre: dict[str, Ranked] = field(default_factory=dict)
 
-    def top_n(self, n: int, seen: np.ndarray = EMPTY[0], genre: str | None = None) -> Ranked:
+    def top_n(
+        self, n: int, seen: Collection[int] = frozenset(), genre: str | None = None
+    ) -> Ranked:
         """n tracks not in ``seen``: the genre's most popular first (when a genre is
-        given), then the most popular overall."""
-        genre_tracks, genre_scores = self.by_genre.get(genre or "", EMPTY)
-        # A prefix of each ranking is enough: at most len(seen) of it can be skipped.
-        need = n + len(seen)
-        tracks = np.concatenate([genre_tracks[:need], self.overall[0][: need + n]])
-        scores = np.concatenate([genre_scores[:need], self.overall[1][: need + n]])
-        _, first = np.unique(tracks, return_index=True)
-        keep = np.zeros(len(tracks), dtype=bool)
-        keep[first] = True
-        chosen = np.flatnonzero(keep & ~np.isin(tracks, seen))[:n]
-        return tracks[chosen], scores[chosen]
+        given), then the most popular overall. A plain loop: it stops after n + |seen|
+        items at most, where array operations would touch the whole heads per user."""
+        skip = set(seen)
+        chosen: Ranked = []
+        for source in (self.by_genre.get(genre or "", []), self.overall):
+            for track, score in source:
+                if len(chosen) == n:
+                    return chosen
+                if track not in skip:
+                    chosen.append((track, score))
+                    skip.add(track)
+        return chosen
 
 
 def listeners(interactions: DataFrame) -> DataFrame:
@@ -57,10 +59,7 @@ def longest_history(interactions: DataFrame) -> int:
 
 
 def _ranked(rows: list) -> Ranked:  # type: ignore[type-arg]
-    return (
-        np.array([r["track_idx"] for r in rows], dtype=np.int64),
-        np.array([r["listeners"] for r in rows], dtype=np.float64),
-    )
+    return [(int(r["track_idx"]), float(r["listeners"])) for r in rows]
 
 
 def popularity_of(

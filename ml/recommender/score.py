@@ -126,34 +126,31 @@ def _block_lists(
             model_lists[int(row)] = ranked
 
     keys, ranks, tracks, scores, sources = [], [], [], [], []
-    for row, key in enumerate(block["user_key"].to_numpy()):
+    for row, key in enumerate(block["user_key"].tolist()):
         if row in model_lists:
-            chosen, chosen_scores = model_lists[row]
+            chosen_tracks, chosen_scores = model_lists[row]
+            ranked = list(zip(chosen_tracks.tolist(), chosen_scores.tolist(), strict=True))
             source = MODEL
-            if len(chosen) < n:
+            if len(ranked) < n:
                 # A model that knows few tracks: complete with popular unheard ones.
-                extra, extra_scores = popularity.top_n(
-                    n - len(chosen), np.concatenate([seen[row], chosen])
-                )
-                chosen = np.concatenate([chosen, extra])
-                chosen_scores = np.concatenate([chosen_scores, extra_scores])
+                heard = set(seen[row].tolist()) | set(chosen_tracks.tolist())
+                ranked += popularity.top_n(n - len(ranked), heard)
         else:
             source = FALLBACK if has_history[row] else COLD_START
-            chosen, chosen_scores = popularity.top_n(n, seen[row], genres[row])
-        keys.append(np.full(len(chosen), key, dtype=np.int64))
-        ranks.append(np.arange(1, len(chosen) + 1, dtype=np.int32))
-        tracks.append(chosen.astype(np.int32))
-        scores.append(chosen_scores.astype(np.float64))
-        sources.append(np.full(len(chosen), source, dtype=object))
-    if not keys:
-        return pd.DataFrame({c: [] for c in ("user_key", "rank", "track_idx", "score", "source")})
+            ranked = popularity.top_n(n, seen[row].tolist(), genres[row])
+        for rank, (track, score) in enumerate(ranked, start=1):
+            keys.append(key)
+            ranks.append(rank)
+            tracks.append(track)
+            scores.append(score)
+            sources.append(source)
     return pd.DataFrame(
         {
-            "user_key": np.concatenate(keys),
-            "rank": np.concatenate(ranks),
-            "track_idx": np.concatenate(tracks),
-            "score": np.concatenate(scores),
-            "source": np.concatenate(sources),
+            "user_key": pd.Series(keys, dtype="int64"),
+            "rank": pd.Series(ranks, dtype="int32"),
+            "track_idx": pd.Series(tracks, dtype="int32"),
+            "score": pd.Series(scores, dtype="float64"),
+            "source": pd.Series(sources, dtype="object"),
         }
     )
 

@@ -14,9 +14,10 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from .errors import RecommenderError
+from .events import timed
 from .interactions import Split
 from .metrics import average_precision_at_k, ndcg_at_k, precision_at_k, recall_at_k
-from .popularity import popularity_of
+from .popularity import Popularity, popularity_of
 from .score import Candidates, seen_lists, top_n_lists, user_factors
 from .settings import AlsParams
 
@@ -93,7 +94,8 @@ def ranking_metrics(
 
     ``lists`` is (user_key, rank, track_idx), ``relevant`` (user_key, track_idx). The
     per-user formulas are metrics.py's, run by the executors."""
-    top = lists.where(F.col("rank") <= k)
+    # Read twice (per-user metrics, coverage): scored once.
+    top = lists.where(F.col("rank") <= k).persist(StorageLevel.MEMORY_AND_DISK)
     recommended = top.groupBy("user_key").agg(
         F.transform(
             F.array_sort(F.collect_list(F.struct("rank", "track_idx"))), lambda r: r["track_idx"]
@@ -111,6 +113,7 @@ def ranking_metrics(
     if not averages["users"]:
         raise ValueError("no user has relevant items to evaluate against")
     shown = top.join(wanted, "user_key", "left_semi").select("track_idx").distinct().count()
+    top.unpersist()
     metrics = {f"{name}_at_{k}": float(averages[name]) for name in PER_USER_METRICS}
     metrics["coverage"] = shown / catalogue_size
     return metrics
@@ -145,6 +148,62 @@ def candidate_pool(interactions: DataFrame, size: int) -> DataFrame | None:
     return listened.orderBy(F.desc("n"), F.asc("track_idx")).limit(size).select("track_idx")
 
 
+@dataclass
+class HoldOut:
+    """What every model is judged on: the evaluated users with their training history,
+    their held-out tracks, and the popularity heads of the training part."""
+
+    split: Split
+    k: int
+    relevant: DataFrame
+    evaluated: DataFrame
+    test_rows: int
+    catalogue_size: int
+    popularity: Popularity
+
+    @classmethod
+    def of(cls, split: Split, k: int) -> HoldOut:
+        test_rows = split.test.count()
+        if test_rows == 0:
+            raise NothingToHoldOut("no user has 2+ distinct tracks: nothing to hold out")
+        relevant = split.test.select(F.col("user_idx").alias("user_key"), "track_idx")
+        evaluated = (
+            relevant.select(F.col("user_key").alias("user_idx"))
+            .distinct()
+            .join(seen_lists(split.train), "user_idx", "left")
+            .cache()
+        )
+        return cls(
+            split=split,
+            k=k,
+            relevant=relevant,
+            evaluated=evaluated,
+            test_rows=test_rows,
+            catalogue_size=split.train.select("track_idx").distinct().count(),
+            popularity=popularity_of(split.train, k),
+        )
+
+    def metrics(self, model: ALSModel | None, pool_size: int) -> dict[str, float]:
+        """The lists of ``model`` (popularity's when None), built exactly like the served
+        ones (training tracks removed, short lists completed by popularity), judged
+        against the held-out tracks."""
+        users = self.evaluated
+        if model is not None:
+            users = users.join(user_factors(model), "user_idx", "left")
+        candidates = (
+            Candidates.of(model, candidate_pool(self.split.train, pool_size))
+            if model is not None
+            else None
+        )
+        lists = top_n_lists(
+            users.withColumnRenamed("user_idx", "user_key"), self.k, self.popularity, candidates
+        )
+        return ranking_metrics(lists, self.relevant, self.k, self.catalogue_size)
+
+    def release(self) -> None:
+        self.evaluated.unpersist()
+
+
 def evaluate(
     split: Split,
     params: AlsParams,
@@ -152,47 +211,30 @@ def evaluate(
     pool_size: int,
     champion: ALSModel | None = None,
 ) -> Evaluation:
-    """Train on ``split.train``; every list is built exactly like the served ones
-    (training tracks removed, short lists completed by popularity) and judged against
-    ``split.test``."""
-    train = split.train
-    test_rows = split.test.count()
-    if test_rows == 0:
-        raise NothingToHoldOut("no user has 2+ distinct tracks: nothing to hold out")
-    relevant = split.test.select(F.col("user_idx").alias("user_key"), "track_idx")
-    evaluated = (
-        relevant.select(F.col("user_key").alias("user_idx"))
-        .distinct()
-        .join(seen_lists(train), "user_idx", "left")
-        .cache()
-    )
-    catalogue_size = train.select("track_idx").distinct().count()
-    popularity = popularity_of(train, k)
-    pool = candidate_pool(train, pool_size)
-
-    def metrics_of(model: ALSModel | None) -> dict[str, float]:
-        users = evaluated
-        if model is not None:
-            users = users.join(user_factors(model), "user_idx", "left")
-        lists = top_n_lists(
-            users.withColumnRenamed("user_idx", "user_key"),
-            k,
-            popularity,
-            Candidates.of(model, pool) if model is not None else None,
-        )
-        return ranking_metrics(lists, relevant, k, catalogue_size)
-
-    model = fit_als(train, params)
+    """Train on ``split.train`` and judge the model, popularity and the champion on the
+    same hold-out."""
+    with timed("hold_out_ready", split=split.method) as fields:
+        hold_out = HoldOut.of(split, k)
+        fields.update(test_rows=hold_out.test_rows, users=hold_out.evaluated.count())
+    with timed("model_fitted", part="training split"):
+        model = fit_als(split.train, params)
+    judged: dict[str, dict[str, float]] = {}
+    for name, candidate in (("model", model), ("popularity", None), ("champion", champion)):
+        if name == "champion" and champion is None:
+            continue
+        with timed("lists_evaluated", lists=name) as fields:
+            judged[name] = hold_out.metrics(candidate, pool_size)
+            fields["ndcg_at_10"] = judged[name][f"ndcg_at_{k}"]
     result = Evaluation(
         split_method=split.method,
         k=k,
-        train_rows=train.count(),
-        test_rows=test_rows,
-        evaluated_users=evaluated.count(),
-        catalogue_size=catalogue_size,
-        model=metrics_of(model),
-        popularity=metrics_of(None),
-        champion=metrics_of(champion) if champion is not None else None,
+        train_rows=split.train.count(),
+        test_rows=hold_out.test_rows,
+        evaluated_users=hold_out.evaluated.count(),
+        catalogue_size=hold_out.catalogue_size,
+        model=judged["model"],
+        popularity=judged["popularity"],
+        champion=judged.get("champion"),
     )
-    evaluated.unpersist()
+    hold_out.release()
     return result

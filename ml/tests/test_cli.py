@@ -86,7 +86,7 @@ def test_settings_from_env_and_cli_overrides(
         settings.spark.driver_memory.endswith("g") and int(settings.spark.driver_memory[:-1]) >= 1
     )
     assert settings.spark.jdbc_jar == tmp_path.resolve() / ".spark" / "jars" / "postgresql.jar"
-    assert settings.candidate_pool == 50_000
+    assert settings.candidate_pool == 20_000
     assert settings.mlflow_tracking_uri == f"sqlite:///{tmp_path.resolve()}/.mlflow/mlflow.db"
     assert settings.mlflow_artifact_location.endswith("/.mlflow/artifacts")
     assert settings.checkpoint_dir == tmp_path.resolve() / ".spark" / "checkpoints"
@@ -121,3 +121,16 @@ def test_log_lines_follow_later_stderr_redirections(monkeypatch: pytest.MonkeyPa
     emit("second_line", decision="skipped")
     assert "event=first_line" in first.getvalue() and "second_line" not in first.getvalue()
     assert second.getvalue().endswith("event=second_line decision=skipped\n")
+
+
+def test_timed_steps_log_their_seconds_and_what_they_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    from recommender.events import setup_logging, timed
+
+    captured = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", captured)
+    setup_logging()
+    with timed("lists_evaluated", lists="model") as fields:
+        fields["ndcg_at_10"] = 0.25
+    line = captured.getvalue().strip()
+    assert " event=lists_evaluated seconds=" in line
+    assert line.endswith("lists=model ndcg_at_10=0.25")

@@ -3,7 +3,6 @@ popular unheard tracks for users the model does not know, in warehouse ids."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from pyspark.sql import SparkSession
 
@@ -33,19 +32,17 @@ def test_popularity_by_genre_then_overall(spark: SparkSession) -> None:
     genres = spark.createDataFrame(list(GENRES.items()), "track_idx int, genre string")
     wanted = spark.createDataFrame([("Jazz",), ("Pop",)], "favorite_genre string")
     popularity = popularity_of(as_spark(spark, _interactions()), 3, genres, wanted)
-    assert popularity.overall[0].tolist() == [0, 1, 2, 3, 4]
-    assert popularity.overall[1].tolist() == [3.0, 2.0, 2.0, 1.0, 1.0]
+    assert popularity.overall == [(0, 3.0), (1, 2.0), (2, 2.0), (3, 1.0), (4, 1.0)]
     assert set(popularity.by_genre) == {"Jazz", "Pop"}  # Rock: nobody's favourite
-    assert popularity.top_n(3, genre="Jazz")[0].tolist() == [1, 2, 3]
+    assert [t for t, _ in popularity.top_n(3, genre="Jazz")] == [1, 2, 3]
     # Seen tracks are skipped; a short genre is completed with the overall ranking.
-    assert popularity.top_n(3, seen=np.array([1]), genre="Pop")[0].tolist() == [4, 0, 2]
+    assert [t for t, _ in popularity.top_n(3, seen={1}, genre="Pop")] == [4, 0, 2]
 
 
 def test_popularity_heads_are_long_enough_for_the_longest_history() -> None:
-    overall = (np.arange(12), np.arange(12, 0, -1).astype(float))
-    popularity = Popularity(overall=overall)
+    popularity = Popularity(overall=[(t, 12.0 - t) for t in range(12)])
     # A user who heard the 10 most popular tracks still gets 2 unheard ones.
-    assert popularity.top_n(2, seen=np.arange(10))[0].tolist() == [10, 11]
+    assert popularity.top_n(2, seen=range(10)) == [(10, 2.0), (11, 1.0)]
 
 
 def test_every_user_gets_a_list_in_warehouse_ids(spark: SparkSession) -> None:

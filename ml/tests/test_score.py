@@ -114,7 +114,7 @@ def test_hand_made_factors_give_the_best_unheard_tracks_then_popular_ones(
         factors=np.array([[3.0], [2.0], [1.0]], dtype=np.float32),
         column_of=np.array([-1] * 7 + [0, 1, 2]),
     )
-    popularity = Popularity(overall=(np.array([1, 7, 2, 3]), np.array([40.0, 30.0, 20.0, 10.0])))
+    popularity = Popularity(overall=[(1, 40.0), (7, 30.0), (2, 20.0), (3, 10.0)])
     users = spark.createDataFrame(
         [(100, [1.0], [7]), (101, None, [1, 2]), (102, None, None)],
         "user_key long, features array<float>, seen array<int>",
