@@ -75,7 +75,13 @@ def evaluate_csv(path: Path, settings: Settings) -> dict[str, dict[str, float]]:
         tracks = new_entries(empty_mapping(spark), raw.select("track_id")).cache()
         interactions = apply_mapping(raw, users, tracks).cache()
         split = split_for_evaluation(interactions, settings.holdout_fraction, settings.holdout_seed)
-        result = evaluate(split, settings.als, settings.eval_k, settings.candidate_pool)
+        result = evaluate(
+            split,
+            settings.als,
+            settings.eval_k,
+            settings.candidate_pool,
+            max_users=settings.eval_max_users,
+        )
     return {"model": result.model, "popularity": result.popularity}
 
 

@@ -128,7 +128,12 @@ def train_and_gate(
     record.split_method = split.method
     try:
         evaluation = evaluate(
-            split, settings.als, settings.eval_k, settings.candidate_pool, champion_model
+            split,
+            settings.als,
+            settings.eval_k,
+            settings.candidate_pool,
+            champion_model,
+            settings.eval_max_users,
         )
     except NothingToHoldOut as exc:
         record.decision = policy.KEPT_CHAMPION if champion else policy.NO_CHAMPION
@@ -274,6 +279,7 @@ def _run_with_spark(
                 "top_n": settings.top_n,
                 "candidate_pool": settings.candidate_pool,
                 "eval_k": settings.eval_k,
+                "eval_max_users": settings.eval_max_users,
                 "holdout_seed": settings.holdout_seed,
                 "holdout_fraction": settings.holdout_fraction,
                 "data_interactions_rows": inputs.rows,

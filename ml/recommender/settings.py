@@ -226,6 +226,8 @@ class Settings:
     # 10,000 candidates).
     candidate_pool: int = 20_000
     eval_k: int = 10
+    # Users judged at evaluation (a hashed sample when more have held-out tracks; 0: all).
+    eval_max_users: int = 100_000
     holdout_seed: int = 42
     # Share of each user's items held out when the data has no usable time (per-user split);
     # with time, the share of the newest interactions held out (time-based split).
@@ -265,6 +267,7 @@ class Settings:
             top_n=_env_int("RECOMMENDATIONS_TOP_N", 10),
             candidate_pool=_env_int("RECOMMENDATIONS_CANDIDATE_POOL", cls.candidate_pool),
             eval_k=_env_int("EVAL_K", 10),
+            eval_max_users=_env_int("EVAL_MAX_USERS", cls.eval_max_users),
             holdout_seed=_env_int("HOLDOUT_SEED", 42),
             holdout_fraction=_env_float("HOLDOUT_FRACTION", 0.2),
             run_id=_env_str("MOOVITAMIX_RUN_ID", ""),

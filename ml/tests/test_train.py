@@ -11,7 +11,14 @@ from recommender.interactions import per_user_split
 from recommender.metrics import mean_ranking_metrics
 from recommender.settings import AlsParams
 from recommender.spark import loaded_native_blas
-from recommender.train import NothingToHoldOut, evaluate, fit_als, ranking_metrics, training_frame
+from recommender.train import (
+    HoldOut,
+    NothingToHoldOut,
+    evaluate,
+    fit_als,
+    ranking_metrics,
+    training_frame,
+)
 
 from .synthetic import as_spark
 
@@ -96,3 +103,20 @@ def test_spark_uses_java_blas_unless_native_is_asked_for(spark: SparkSession) ->
     # The session of the tests is built with the defaults; where libblas.so.3 exists
     # (OpenBLAS here), allowing native BLAS would report "JNIBLAS".
     assert loaded_native_blas(spark) == "none"
+
+
+def test_a_large_hold_out_is_judged_on_a_stable_sample_of_its_users(
+    spark: SparkSession, planted: pd.DataFrame
+) -> None:
+    split = per_user_split(as_spark(spark, planted), fraction=0.2, seed=42)
+    everyone = HoldOut.of(split, k=10)
+    sample = HoldOut.of(split, k=10, max_users=20)
+    again = HoldOut.of(split, k=10, max_users=20)
+
+    def users(hold_out: HoldOut) -> set[int]:
+        return {r["user_idx"] for r in hold_out.evaluated.select("user_idx").collect()}
+
+    assert len(users(everyone)) == planted["user_id"].nunique() == 60
+    assert 10 <= len(users(sample)) <= 30 and users(sample) < users(everyone)
+    assert users(sample) == users(again)
+    assert HoldOut.of(split, k=10, max_users=100).evaluated.count() == 60
