@@ -10,8 +10,10 @@ Settings (environment variables):
     PG_BIN               directory of initdb/pg_ctl (default: newest /usr/lib/postgresql/*/bin)
 
 The server listens on 127.0.0.1 only, with trust authentication: it is a developer's
-sandbox. A shared or production warehouse is reached by setting WAREHOUSE_HOST,
-WAREHOUSE_USER and WAREHOUSE_PASSWORD instead of starting this one.
+sandbox. Its memory, parallelism and WAL settings are derived from the machine at each
+start (server_settings); a server already running keeps the ones it was started with.
+A shared or production warehouse is reached by setting WAREHOUSE_HOST, WAREHOUSE_USER
+and WAREHOUSE_PASSWORD instead of starting this one.
 """
 
 from __future__ import annotations
@@ -118,6 +120,7 @@ class LocalPostgres:
             self.init_cluster()
         # No unix socket: its path length is limited and the project may live deep in a tree.
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
+        options += "".join(f" -c {name}={value}" for name, value in server_settings(*machine_resources()).items())
         result = self._run(
             "pg_ctl",
             "start",
@@ -175,6 +178,57 @@ class LocalPostgres:
         if result.returncode != 0:
             raise StartupError(f"Postgres did not stop: {last_line(result.stderr)}")
         log("warehouse.stopped", data_dir=str(self.cluster_dir))
+
+
+def machine_resources() -> tuple[int, int]:
+    """Physical memory in bytes and the CPUs this process may run on."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return memory, len(os.sched_getaffinity(0))
+
+
+def server_settings(memory_bytes: int, cpus: int) -> dict[str, str]:
+    """Server settings for a warehouse of a million records per endpoint, sized to the machine.
+
+    Postgres' defaults fit a few hundred MB: at 1M records a build sorts, hashes and
+    indexes ~70 M listens, which spilled to disk in 4 MB pieces and checkpointed every GB.
+    The machine is shared with the recommender's Spark driver and executors, which run
+    right after dbt, so Postgres takes a modest share of the memory and leaves the rest to
+    the OS page cache (which it uses as much as its own buffers) and to Spark.
+    """
+    mb = memory_bytes // 2**20
+
+    def clamp(value: int, low: int, high: int) -> str:
+        return f"{max(low, min(value, high))}MB"
+
+    workers = max(1, cpus // 2)
+    return {
+        # 1/16 of the memory: big scans and bulk writes use small ring buffers anyway, so
+        # more would only duplicate the page cache and count against the job's memory.
+        "shared_buffers": clamp(mb // 16, 128, 2048),
+        # What the planner may assume is cached (own buffers + page cache): index scans of
+        # the day-after lookups are then costed as the cheap reads they are.
+        "effective_cache_size": clamp(mb // 2, 512, 65536),
+        # Per sort or hash node, per process (hashes get hash_mem_multiplier = 2 times it):
+        # 1/64 of the memory keeps a one-thread dbt build with its parallel workers within
+        # a few GB, while a user's listens or a million-row join sort in memory.
+        "work_mem": clamp(mb // 64, 4, 1024),
+        # Index builds of the listen marts (70 M rows at 1M records) sort in few passes.
+        "maintenance_work_mem": clamp(mb // 32, 64, 2048),
+        # A leader plus one worker per two CPUs: parallel scans and hash joins speed up the
+        # big builds without starving the other half of a machine shared with Spark.
+        "max_parallel_workers_per_gather": str(workers),
+        "max_parallel_maintenance_workers": str(workers),
+        "max_parallel_workers": str(cpus),
+        # A sandbox without replicas or archives: with minimal WAL a table created and
+        # filled in one transaction (dbt's create table as, its indexes) writes no WAL at
+        # all, only its data files. A replicated warehouse needs `replica`.
+        "wal_level": "minimal",
+        "max_wal_senders": "0",
+        # The day after rewrites millions of rows in place (delete+insert by user): a
+        # checkpoint every GB of WAL (the default) wrote the same pages again and again.
+        "max_wal_size": "8GB",
+        "checkpoint_timeout": "15min",
+    }
 
 
 def find_pg_bin() -> Path:
