@@ -40,7 +40,7 @@ def test_descendants_follow_every_generation_and_skip_other_trees() -> None:
 
 
 def test_role_names_the_module_the_script_or_the_program() -> None:
-    assert role(["/work/.venv/bin/python", "-m", "orchestrate.run_daily"]) == "orchestrate.run_daily"
+    assert role(["/srv/project/.venv/bin/python", "-m", "orchestrate.run_daily"]) == "orchestrate.run_daily"
     assert role(["python3.11", "-u", "/x/bin/meltano", "run"]) == "meltano"
     assert role(["/usr/lib/jvm/java-17/bin/java", "-cp", "x"]) == "java"
     assert role(["python3"]) == "python3"

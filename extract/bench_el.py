@@ -1,4 +1,4 @@
-"""Benchmark of extract-load (issue 4, requirement 9): the real pipeline against a baseline.
+"""Benchmark of extract-load: the real pipeline against a baseline.
 
     .venv/bin/python -m extract.bench_el [--records 100000] [--page-size 100] [--no-breakdown]
 
@@ -20,7 +20,7 @@
 
 Prints both rates and their ratio; the last line is a JSON object with at least
 `records`, `pipeline_records_per_s`, `baseline_records_per_s` and `ratio`.
-Target (issue 4): ratio >= 0.5 at 100,000 records per endpoint.
+Target: ratio >= 0.5 at 100,000 records per endpoint.
 """
 
 from __future__ import annotations

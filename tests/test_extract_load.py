@@ -1,4 +1,4 @@
-"""Extract-load integration tests (issue 4, requirement 10): the real pipeline, the real stand-in.
+"""Extract-load integration tests: the real pipeline, the real stand-in.
 
 Each test serves the stand-in (`python -m api`, own port, MOOVITAMIX_API_* env) with a
 fault or a day or a universe, runs the real `meltano run tap-moovitamix target-postgres`

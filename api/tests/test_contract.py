@@ -1,4 +1,4 @@
-"""The stand-in (or any server) against each point of /work/shared/api-contract.md.
+"""The stand-in (or any server) against each point of docs/api-contract.md.
 
 By default the checks run in-process against ``create_app()``. Point them at a running
 server, the client's real application included, with

@@ -1,6 +1,6 @@
 """The run ledger ml.training_runs: one row per recommender run, whatever it decided.
 
-The operations side (issue 7) reads this table; keep the column names.
+The operations side (orchestrate/figures.py) reads this table; keep the column names.
 """
 
 from __future__ import annotations
