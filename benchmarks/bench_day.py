@@ -48,7 +48,7 @@ from psycopg.rows import dict_row
 
 from benchmarks.process_memory import ProcessId, Sample, TreeSampler, is_alive, parse_stat, peak, peak_pss
 from orchestrate.local_postgres import PROJECT_ROOT
-from orchestrate.startup import port_in_use
+from orchestrate.startup import port_in_use, stop_process
 
 DEFAULT_RECORDS = 1_000_000
 DAYS = (0, 1)
@@ -248,12 +248,7 @@ def stand_in(env: dict[str, str], port: int, log_path: Path) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server, grace_s=15)
 
 
 # --- the baseline -----------------------------------------------------------------------

@@ -45,6 +45,7 @@ import psycopg
 import requests
 
 from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres
+from orchestrate.startup import stop_process
 
 DATABASE = "bench_el"
 ENDPOINTS = ("tracks", "users", "listen_history")
@@ -116,12 +117,7 @@ def stand_in(records: int, workdir: Path) -> Iterator[str]:
             time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 @contextmanager

@@ -34,7 +34,7 @@ from orchestrate.ledger import Figure, Ledger, RunLocked
 from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres
 from orchestrate.report import write_report
 from orchestrate.runlog import RunLog
-from orchestrate.startup import StartupError, port_in_use
+from orchestrate.startup import StartupError, port_in_use, stop_process
 from orchestrate.steps import error_summary, run_task, task_environment
 from orchestrate.summary import print_summary
 
@@ -93,12 +93,7 @@ def stand_in_api(runlog: RunLog) -> Iterator[str]:
         runlog.event("api.ready", url=url)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
         runlog.event("api.stopped", pid=server.pid)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import sys
 import time
 
@@ -30,3 +31,16 @@ def port_in_use(port: int) -> bool:
 def last_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "no output"
+
+
+def stop_process(process: subprocess.Popen[bytes] | subprocess.Popen[str], grace_s: float = 10) -> None:
+    """Stop a child this program started, by its PID: SIGTERM, then SIGKILL if it is still
+    there after ``grace_s`` seconds."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

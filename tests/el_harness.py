@@ -29,6 +29,7 @@ import requests
 from api.settings import Settings, load_settings
 from api.world import World
 from orchestrate.local_postgres import PROJECT_ROOT
+from orchestrate.startup import stop_process
 
 MELTANO = str(PROJECT_ROOT / ".venv" / "bin" / "meltano")
 STREAMS = ("tracks", "users", "listen_history")
@@ -91,14 +92,8 @@ class StandIn:
 
     def stop(self) -> None:
         """Stop the process this object started (by its pid, never by name)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        if self.process is not None:
+            stop_process(self.process)
 
     def kill(self) -> None:
         """The API gone at once, mid-response if need be (SIGKILL)."""

@@ -78,24 +78,27 @@ def test_database() -> Iterator[str]:
         admin.execute(drop)
 
 
+# The marts the recommender reads (as dbt builds them, only the columns it uses), empty,
+# and no ml schema yet.
+FRESH_MARTS = """
+drop schema if exists marts cascade;
+drop schema if exists ml cascade;
+create schema marts;
+create table marts.dim_tracks (track_id bigint primary key, genre text);
+create table marts.dim_users (user_id bigint primary key, favorite_genre text);
+create table marts.user_track_interactions (
+    user_id bigint not null, track_id bigint not null, listen_count int not null,
+    first_seen_at timestamptz not null, last_seen_at timestamptz not null,
+    primary key (user_id, track_id)
+);
+"""
+
+
 @pytest.fixture()
 def warehouse(test_database: str) -> Iterator[psycopg.Connection]:
     """An autocommit connection to a fresh marts + ml layout (tables as dbt builds them)."""
     with psycopg.connect(**conninfo(test_database), autocommit=True) as conn:  # type: ignore[arg-type]
-        conn.execute(
-            """
-            drop schema if exists marts cascade;
-            drop schema if exists ml cascade;
-            create schema marts;
-            create table marts.dim_tracks (track_id bigint primary key, genre text);
-            create table marts.dim_users (user_id bigint primary key, favorite_genre text);
-            create table marts.user_track_interactions (
-                user_id bigint not null, track_id bigint not null, listen_count int not null,
-                first_seen_at timestamptz not null, last_seen_at timestamptz not null,
-                primary key (user_id, track_id)
-            );
-            """
-        )
+        conn.execute(FRESH_MARTS)
         yield conn
 
 

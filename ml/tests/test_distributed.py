@@ -21,7 +21,7 @@ import psycopg
 import pyspark
 import pytest
 
-from .conftest import PROJECT_ROOT
+from .conftest import FRESH_MARTS, PROJECT_ROOT, conninfo
 
 pytestmark = pytest.mark.integration
 
@@ -44,23 +44,10 @@ def large_marts(test_database: str) -> str:
     """USERS users with HISTORY distinct tracks each: ALS's candidate sets for the old
     "n + longest history" scoring are USERS x (TOP_N + HISTORY) rows, far more than
     RESULT_LIMIT once collected, and so are the published lists themselves."""
-    from .conftest import conninfo
-
     rng = random.Random(5)
     seen_at = datetime(2026, 11, 1, 6, tzinfo=timezone.utc)
     with psycopg.connect(**conninfo(test_database), autocommit=True) as conn:  # type: ignore[arg-type]
-        conn.execute(
-            """
-            drop schema if exists marts cascade; drop schema if exists ml cascade;
-            create schema marts;
-            create table marts.dim_tracks (track_id bigint primary key, genre text);
-            create table marts.dim_users (user_id bigint primary key, favorite_genre text);
-            create table marts.user_track_interactions (
-                user_id bigint not null, track_id bigint not null, listen_count int not null,
-                first_seen_at timestamptz not null, last_seen_at timestamptz not null,
-                primary key (user_id, track_id));
-            """
-        )
+        conn.execute(FRESH_MARTS)
         with conn.cursor() as cur:
             with cur.copy("copy marts.dim_tracks from stdin") as copy:
                 for track in range(TRACKS):
@@ -108,8 +95,6 @@ def _run_job(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def _check_published(database: str) -> None:
-    from .conftest import conninfo
-
     with psycopg.connect(**conninfo(database)) as conn:  # type: ignore[arg-type]
         users, rows = conn.execute(
             "select count(distinct user_id), count(*) from ml.user_recommendations"

@@ -57,14 +57,20 @@ def _publish(conn: psycopg.Connection, jdbc: Jdbc, rows: DataFrame) -> None:
     data.swap_in_staged(conn, data.RECOMMENDATIONS_TABLE)
 
 
-def test_readers_see_the_old_set_until_the_swap_then_the_new_one(
-    warehouse: psycopg.Connection, test_database: str, spark: SparkSession
-) -> None:
+@pytest.fixture()
+def jdbc(warehouse: psycopg.Connection, test_database: str, spark: SparkSession) -> Jdbc:
+    """The executors' access to the test warehouse, where yesterday's lists (100 users,
+    version "1") are published."""
     data.ensure_ml_schema(warehouse)
-    jdbc = _jdbc(test_database)
-    _publish(warehouse, jdbc, _lists(spark, 100, "1"))
+    access = _jdbc(test_database)
+    _publish(warehouse, access, _lists(spark, 100, "1"))
     assert _snapshot(warehouse) == (1000, ("1",))
+    return access
 
+
+def test_readers_see_the_old_set_until_the_swap_then_the_new_one(
+    warehouse: psycopg.Connection, test_database: str, spark: SparkSession, jdbc: Jdbc
+) -> None:
     observed: list[tuple[int, tuple[str, ...]]] = []
     stop = threading.Event()
 
@@ -100,12 +106,8 @@ def test_readers_see_the_old_set_until_the_swap_then_the_new_one(
 
 
 def test_a_failed_write_leaves_yesterdays_lists_and_the_next_run_publishes(
-    warehouse: psycopg.Connection, test_database: str, spark: SparkSession
-) -> None:
-    data.ensure_ml_schema(warehouse)
-    jdbc = _jdbc(test_database)
-    _publish(warehouse, jdbc, _lists(spark, 100, "1"))
-    # Rank 0 breaks the table's check: some partitions are written, one fails.
+    warehouse: psycopg.Connection, spark: SparkSession, jdbc: Jdbc
+) -> None:  # Rank 0 breaks the table's check: some partitions are written, one fails.
     with pytest.raises(Exception, match="user_recommendations_rank_check"):
         _publish(warehouse, jdbc, _lists(spark, 100, "2", first_rank=0))
     assert _snapshot(warehouse) == (1000, ("1",))
