@@ -82,6 +82,7 @@ test: $(TEST_PREREQS)
 	@status=0; \
 	$(VENV)/bin/ruff check . || status=1; \
 	$(PY) -m pytest -q api/tests || status=1; \
+	$(PY) -m pytest -q benchmarks || status=1; \
 	(cd extract/tap-moovitamix && $(CURDIR)/$(TAP_VENV)/bin/python -m pytest -q tests) || status=1; \
 	$(TEST_ENV) SODA_BIN=$(CURDIR)/$(SODA_VENV)/bin/soda $(PY) -m pytest -q quality/tests || status=1; \
 	$(TEST_ENV) $(PY) -m pytest -q transform/tests_integration || status=1; \
@@ -99,7 +100,7 @@ bench-api: $(VENV)/.installed
 # The whole tap ► target ► Postgres path against plain HTTP + COPY, on a Postgres of its own.
 BENCH_WAREHOUSE_PORT ?= 5435
 bench-el: .meltano/.installed
-	WAREHOUSE_PORT=$(BENCH_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.pgdata-bench $(PY) -m extract.bench_el
+	WAREHOUSE_PORT=$(BENCH_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.pgdata-bench $(PY) -m benchmarks.bench_el
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -35,8 +35,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -47,8 +46,9 @@ import requests
 from psycopg.rows import dict_row
 
 from benchmarks.process_memory import ProcessId, Sample, TreeSampler, is_alive, parse_stat, peak, peak_pss
+from benchmarks.stand_in import running_stand_in
 from orchestrate.local_postgres import PROJECT_ROOT
-from orchestrate.startup import port_in_use, stop_process
+from orchestrate.startup import port_in_use
 
 DEFAULT_RECORDS = 1_000_000
 DAYS = (0, 1)
@@ -225,32 +225,6 @@ def stop_warehouse(warehouse: Warehouse) -> None:
         os.kill(warehouse.postmaster.pid, signal.SIGQUIT)
 
 
-@contextmanager
-def stand_in(env: dict[str, str], port: int, log_path: Path) -> Iterator[str]:
-    """The stand-in the job will read, on a port of its own, for the baseline; stopped by PID."""
-    env = {**env, "MOOVITAMIX_API_PORT": str(port)}
-    with log_path.open("wb") as api_log:
-        server = subprocess.Popen([sys.executable, "-m", "api"], cwd=PROJECT_ROOT, env=env,
-                                  stdout=api_log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if server.poll() is not None:
-                raise SystemExit(f"bench-day: the stand-in exited with code {server.returncode}; see {log_path}")
-            try:
-                if requests.get(f"{url}/tracks", params={"page": 1, "size": 1}, timeout=5).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"bench-day: the stand-in did not answer within 300 s; see {log_path}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        stop_process(server, grace_s=15)
-
-
 # --- the baseline -----------------------------------------------------------------------
 
 
@@ -423,7 +397,7 @@ def run_day(day: int, env: dict[str, str], warehouse: Warehouse, state: Path, ba
     day_dir = state / f"day{day}"
     day_dir.mkdir()
     log(f"day {day}: baseline (plain HTTP + COPY of the stand-in's day {day})...")
-    with stand_in(env, baseline_port, day_dir / "baseline-api.log") as url:
+    with running_stand_in(env, baseline_port, day_dir / "baseline-api.log") as url:
         baseline = measure_baseline(url, warehouse)
     log(f"  {baseline.records:,} records in {baseline.seconds:.1f} s (HTTP {baseline.http_seconds:.1f} s)")
     log(f"day {day}: python -m orchestrate.run_daily (console: {day_dir / 'console.log'})")

@@ -1,6 +1,6 @@
 """Benchmark of extract-load: the real pipeline against a baseline.
 
-    .venv/bin/python -m extract.bench_el [--records 100000] [--page-size 100] [--no-breakdown]
+    .venv/bin/python -m benchmarks.bench_el [--records 100000] [--page-size 100] [--no-breakdown]
 
 1. starts the stand-in (`python -m api`) with N records per endpoint on a free port, and
    the project-local Postgres (WAREHOUSE_PORT / WAREHOUSE_DATA_DIR; started here if it is
@@ -37,15 +37,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import requests
 
+from benchmarks.stand_in import running_stand_in
 from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres
-from orchestrate.startup import stop_process
 
 DATABASE = "bench_el"
 ENDPOINTS = ("tracks", "users", "listen_history")
@@ -91,33 +91,11 @@ def free_port() -> int:
 # --- the servers ------------------------------------------------------------------------
 
 
-@contextmanager
-def stand_in(records: int, workdir: Path) -> Iterator[str]:
+def stand_in(records: int, workdir: Path) -> AbstractContextManager[str]:
     """The stand-in with `records` per endpoint, no fault; stopped by its pid at the end."""
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOOVITAMIX_API_")}
-    env.update(MOOVITAMIX_API_PORT=str(port), MOOVITAMIX_API_RECORDS=str(records))
-    with (workdir / "api.log").open("ab") as api_log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "api"], cwd=PROJECT_ROOT, env=env, stdout=api_log, stderr=api_log
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"the stand-in exited with {process.returncode}; see {workdir / 'api.log'}")
-            try:
-                if requests.get(f"{url}/openapi.json", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the stand-in did not answer within 120 s")
-            time.sleep(0.1)
-        yield url
-    finally:
-        stop_process(process)
+    env["MOOVITAMIX_API_RECORDS"] = str(records)
+    return running_stand_in(env, free_port(), workdir / "api.log", timeout_s=120)
 
 
 @contextmanager
