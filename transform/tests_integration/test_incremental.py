@@ -213,7 +213,8 @@ def test_orphan_track_is_kept_and_flagged(warehouse: Warehouse) -> None:
     with warehouse.connect() as conn:
         user_id = conn.execute(
             "update raw.listen_history set items = items || 999999999::bigint,"
-            " updated_at = updated_at + interval '1 hour', _sdc_batched_at = now() at time zone 'UTC'"
+            " updated_at = updated_at + interval '1 hour', _sdc_batched_at = now() at time zone 'UTC',"
+            " _sdc_sync_started_at = (extract(epoch from now()) * 1000)::bigint"
             " where (user_id, created_at) = (select user_id, created_at at time zone 'UTC'"
             "   from staging.stg_listen_history order by user_id limit 1)"
             " returning user_id"

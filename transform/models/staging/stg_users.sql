@@ -15,7 +15,7 @@ renamed as (
         -- timestamps
         {{ as_utc('created_at') }} as created_at,
         {{ as_utc('updated_at') }} as updated_at,
-        _sdc_batched_at::timestamp at time zone 'UTC' as loaded_at
+        {{ load_time() }} as loaded_at
     from source
 )
 
