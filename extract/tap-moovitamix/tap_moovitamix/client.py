@@ -359,9 +359,10 @@ class MoovitamixStream(RESTStream[int]):
         `max_shift_rereads` times (records already sent are sent again: the target
         upserts them by key). A read that finds another universe than last run's (ids
         redrawn) is redone with the bookmark ignored, so no record of the new universe
-        is dropped as "old".
+        is dropped as "old". A bookmark taken from another source is ignored from the
+        start.
         """
-        ignore_bookmark = False
+        ignore_bookmark = self._read_elsewhere(context)
         shifts: list[SourceShiftedError] = []
         max_rereads = int(self.config["max_shift_rereads"])
         while True:
@@ -458,9 +459,11 @@ class MoovitamixStream(RESTStream[int]):
         # Remembered ids that were read again stay in the sample; new ones fill it up.
         sample = {**{k: v for k, v in known.items() if k in seen_known}, **sample}
         sample = dict(list(sample.items())[:IDENTITY_SAMPLE_SIZE])
+        # Written into the stream's state, which the SDK emits when the stream ends.
+        state = self.get_context_state(context)
+        state["source"] = self.url_base
         if sample:
-            # Written into the stream's state, which the SDK emits when the stream ends.
-            self.get_context_state(context)["identity_sample"] = sample
+            state["identity_sample"] = sample
 
     def _log_progress(self, ledger: ReadLedger) -> None:
         first = ledger.first
@@ -489,6 +492,23 @@ class MoovitamixStream(RESTStream[int]):
             self.logger.warning("%s: fields not in the schema are dropped: %s", self.name, unknown)
             self._unknown_fields_logged = True
         return {name: value for name, value in record.items() if name in self._property_names}
+
+    def _read_elsewhere(self, context: Context | None) -> bool:
+        """Whether the bookmark was taken from another source than `api_url`.
+
+        A bookmark of another source (or of a read that did not say which) says nothing
+        of this source's records, so the stream is read in full.
+        """
+        state = self.get_context_state(context)
+        if not state.get("replication_key_value") or state.get("source") == self.url_base:
+            return False
+        self.logger.warning(
+            "%s: the bookmark was written for source %s, not %s; reading it in full",
+            self.name,
+            state.get("source", "(not recorded)"),
+            self.url_base,
+        )
+        return True
 
     def _bookmark(self, context: Context | None) -> dt.datetime | None:
         """Return the bookmark of the last completed read (not start_date: see `_newer`)."""

@@ -598,6 +598,7 @@ def test_records_not_newer_than_the_bookmark_are_dropped(capsys: pytest.CaptureF
                 "replication_key": "updated_at",
                 # Equal to record 2's timestamp: that one was loaded already.
                 "replication_key_value": "2025-01-03T00:00:00.000000+00:00",
+                "source": API_URL,
             }
         }
     }
@@ -735,6 +736,36 @@ def test_the_same_universe_keeps_the_bookmark(capsys: pytest.CaptureFixture[str]
         serve_all(mocker, tracks=day1)
         messages = run(make_tap(state=state), capsys)
     assert records_of(messages, "tracks") == [day1[5]]
+
+
+def test_a_bookmark_of_another_source_is_not_used(capsys: pytest.CaptureFixture[str]):
+    # The same ids and created_at at another URL (another stand-in of the same seed): the
+    # identity sample cannot tell them apart, the source recorded with the bookmark can.
+    day0 = stamped(make_tracks(5), STAMPS)
+    older = [{**track, "updated_at": STAMPS[0]} for track in day0]
+    other_url = "http://other.moovitamix.test"
+    with requests_mock.Mocker() as mocker:
+        serve_all(mocker, tracks=day0)
+        state = last_state(run(make_tap(), capsys))
+    assert state["bookmarks"]["tracks"]["source"] == API_URL
+    with requests_mock.Mocker() as mocker:
+        for path, records in (("/tracks", older), ("/users", make_users(5)),
+                              ("/listen_history", make_listen_history(5))):
+            serve(mocker, path, records, api_url=other_url)
+        messages = run(make_tap(state=state, api_url=other_url), capsys)
+    assert records_of(messages, "tracks") == older
+    assert last_state(messages)["bookmarks"]["tracks"]["source"] == other_url
+
+
+def test_a_bookmark_that_names_no_source_is_not_used(capsys: pytest.CaptureFixture[str]):
+    day0 = stamped(make_tracks(5), STAMPS)
+    with requests_mock.Mocker() as mocker:
+        serve_all(mocker, tracks=day0)
+        state = last_state(run(make_tap(), capsys))
+        for stream_state in state["bookmarks"].values():
+            stream_state.pop("source", None)
+        messages = run(make_tap(state=state), capsys)
+    assert records_of(messages, "tracks") == day0
 
 
 # --- 5. bad records -----------------------------------------------------------------
