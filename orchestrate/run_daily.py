@@ -52,8 +52,10 @@ def check_java() -> None:
 
 def check_api(url: str) -> None:
     probe = f"{url.rstrip('/')}/tracks?page=1&size=1"
+    token = os.environ.get("MOOVITAMIX_API_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        response = requests.get(probe, timeout=10)
+        response = requests.get(probe, headers=headers, timeout=10)
         response.raise_for_status()
         response.json()["total"]
     except (requests.RequestException, ValueError, KeyError) as error:

@@ -19,6 +19,9 @@ from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres
 from tests.conftest import connect, free_port, job_environment, recreate_database, run_daily
 
 DATABASE = "test_daily_job"
+# The stand-ins of this module require a bearer token: every caller of the API in the job
+# (the start-up check, the tap) must send it.
+TOKEN = "daily-job-test-token"
 
 
 def read_all(base_get, endpoint: str) -> list[dict]:
@@ -41,7 +44,7 @@ def api_records() -> dict[str, list[dict]]:
 @pytest.fixture(scope="module")
 def job_env(postgres_server: LocalPostgres, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     recreate_database(postgres_server, DATABASE)
-    return job_environment(tmp_path_factory.mktemp("daily"), DATABASE)
+    return {**job_environment(tmp_path_factory.mktemp("daily"), DATABASE), "MOOVITAMIX_API_TOKEN": TOKEN}
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +136,7 @@ def test_second_run_against_an_external_api_changes_no_counts(
     server = subprocess.Popen(
         [sys.executable, "-m", "api"],
         cwd=PROJECT_ROOT,
-        env={**os.environ, "MOOVITAMIX_API_PORT": str(port)},
+        env={**os.environ, "MOOVITAMIX_API_PORT": str(port), "MOOVITAMIX_API_TOKEN": TOKEN},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -155,7 +158,8 @@ def wait_until_serving(url: str) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"{url}/tracks?size=1", timeout=2).ok:
+            answer = requests.get(f"{url}/tracks?size=1", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=2)
+            if answer.ok:
                 return
         except requests.ConnectionError:
             time.sleep(0.2)
