@@ -83,6 +83,7 @@ test: $(TEST_PREREQS)
 	$(VENV)/bin/ruff check . || status=1; \
 	$(PY) -m pytest -q api/tests || status=1; \
 	$(PY) -m pytest -q benchmarks || status=1; \
+	$(PY) -m pytest -q orchestrate/tests || status=1; \
 	(cd extract/tap-moovitamix && $(CURDIR)/$(TAP_VENV)/bin/python -m pytest -q tests) || status=1; \
 	$(TEST_ENV) SODA_BIN=$(CURDIR)/$(SODA_VENV)/bin/soda $(PY) -m pytest -q quality/tests || status=1; \
 	$(TEST_ENV) $(PY) -m pytest -q transform/tests_integration || status=1; \

@@ -4,9 +4,8 @@
   singer-sdk `METRIC:` lines of the tap (read) and of target-postgres (loaded);
   raw.rejected_records rows stamped with the run id;
 - dbt: run_results.json (models built, tests passed/failed), ops.identity_conflicts;
-- Soda: the contract blocks and per-check result tables quality/verify.py prints;
-- recommender: its row in ml.training_runs when that table exists, else its
-  `event=evaluated|scored|model_registered` lines;
+- Soda: the results file quality/verify.py writes to the run folder (soda-results.json);
+- recommender: its row in ml.training_runs;
 - the warehouse after the run: rows per table, orphan listens, freshness per source.
 """
 
@@ -29,12 +28,9 @@ from orchestrate.summary import TABLES
 # Meltano's console line: "<ts> [info     ] <plugin> <message>".
 MELTANO_LINE = re.compile(r"^\S+ \[\s*\w+\s*\] (?P<plugin>\S+)\s+(?P<message>.*)$")
 METRIC = re.compile(r"METRIC: (?P<json>\{.*\})\s*$")
-SODA_CONTRACT = re.compile(r"^=== contract (?P<name>\S+) \(")
-SODA_OUTCOME = re.compile(r"^=== contract (?P<name>\S+): (?P<outcome>[A-Z_]+) \(soda exit (?P<code>\d+)\) ===")
-SODA_TOTALS = re.compile(r"^passed: (\d+), failed: (\d+), errors: (\d+)")
-SODA_WARNINGS = re.compile(r"^warnings: (\d+)$")
-SODA_CHECK_OUTCOME = re.compile(r"[A-Z][A-Z_]{3,}")
-OUTCOME_VALUE = {"PASSED": 1.0, "WARNED": 0.5, "WARN": 0.5, "FAILED": 0.0}
+# A Soda check outcome as a number: passed 1, warned 0.5, failed 0 (not evaluated: none).
+OUTCOME_VALUE = {"PASSED": 1.0, "WARN": 0.5, "FAILED": 0.0}
+SODA_RESULTS = "soda-results.json"  # quality/results.py
 SOURCES = ("tracks", "users", "listen_history")
 # ml.training_runs columns kept as figures (numbers) and as detail (text).
 MODEL_NUMBERS = (
@@ -105,43 +101,45 @@ def extract_figures(step: str, lines: Iterable[str]) -> list[Figure]:
     return list(figures.values())
 
 
-def soda_figures(step: str, lines: Iterable[str]) -> list[Figure]:
-    """Per-check outcomes from Soda's result tables, per-contract outcomes, and the totals."""
-    figures: list[Figure] = []
-    contract = ""
-    for line in lines:
-        _, message = split_line(line)
-        if match := SODA_OUTCOME.match(message):
-            figures.append(Figure(step, match["name"], "contract_passed",
-                                  1.0 if match["outcome"].startswith("PASSED") else 0.0, match["outcome"]))
-        elif match := SODA_CONTRACT.match(message):
-            contract = match["name"]
-        elif match := SODA_TOTALS.match(message):
-            for metric, value in zip(("contracts_passed", "contracts_failed", "contracts_errored"), match.groups(),
-                                     strict=True):
-                figures.append(Figure(step, "soda", metric, float(value)))
-        elif match := SODA_WARNINGS.match(message):
-            figures.append(Figure(step, "soda", "warnings", float(match[1])))
-        elif contract and message.startswith("|") and message.count("|") >= 6:
-            cells = [cell.strip() for cell in message.strip("|").split("|")]
-            # "✅ PASSED", "❌ FAILED", "⚠️ WARN", "❓ NOT_EVALUATED"; the header says "Outcome".
-            found = SODA_CHECK_OUTCOME.search(cells[3])
-            if found and cells[1]:
-                outcome = found[0]
-                column = f"{cells[0]}: " if cells[0] and cells[0] != "[dataset-level]" else ""
-                subject = f"{contract} · {column}{cells[1]}"
-                figures.append(Figure(step, subject, "check_passed", OUTCOME_VALUE.get(outcome), outcome))
+def soda_figures(step: str, run_dir: Path, step_started: dt.datetime) -> list[Figure]:
+    """Per-check and per-contract outcomes and the totals, from this step's results file."""
+    document = _document_since(run_dir / SODA_RESULTS, step_started)
+    if document is None:
+        return []
+    totals = document["totals"]
+    figures = [
+        Figure(step, "soda", metric, float(totals[key]))
+        for metric, key in (("contracts_passed", "passed"), ("contracts_failed", "failed"),
+                            ("contracts_errored", "errors"), ("warnings", "warnings"))
+    ]
+    for contract in document["contracts"]:
+        outcome = contract["outcome"]
+        figures.append(Figure(step, contract["name"], "contract_passed", 1.0 if outcome.startswith("PASSED") else 0.0,
+                              outcome if contract["error"] is None else f"{outcome}: {contract['error']}"[:2000]))
+        for check in contract["checks"]:
+            column = f"{check['column']}: " if check["column"] else ""
+            measured = json.dumps(check["measured"], default=str)
+            figures.append(Figure(step, f"{contract['name']} · {column}{check['name']}", "check_passed",
+                                  OUTCOME_VALUE.get(check["outcome"]), f"{check['outcome']} {measured}"[:2000]))
     return figures
+
+
+def _document_since(path: Path, started: dt.datetime) -> dict | None:
+    """A tool's JSON results file, if this step wrote it (not a previous step's copy)."""
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    stamp = document.get("generated_at") or document.get("metadata", {}).get("generated_at")
+    if stamp is None or dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")) < started:
+        return None
+    return document
 
 
 def dbt_figures(step: str, step_started: dt.datetime) -> list[Figure]:
     target = Path(os.environ.get("DBT_TARGET_PATH", PROJECT_ROOT / "transform" / "target"))
-    try:
-        document = json.loads((target / "run_results.json").read_text())
-    except (OSError, ValueError):
-        return []
-    generated = dt.datetime.fromisoformat(document["metadata"]["generated_at"].replace("Z", "+00:00"))
-    if generated < step_started:  # a previous build's file: no figure rather than a stale one
+    document = _document_since(target / "run_results.json", step_started)
+    if document is None:  # no build, or a previous build's file: no figure rather than a stale one
         return []
     counts: dict[str, float] = {}
     failures: list[str] = []
@@ -177,41 +175,21 @@ def rejected_figures(connection: psycopg.Connection, step: str, run_id: str) -> 
     return [Figure(step, stream, "rejected_records", count) for stream, count in rows]
 
 
-def model_figures(connection: psycopg.Connection, step: str, run_id: str, lines: list[str]) -> list[Figure]:
-    if _exists(connection, "ml.training_runs"):
-        columns = {row[0] for row in connection.execute(
-            "select column_name from information_schema.columns"
-            " where table_schema = 'ml' and table_name = 'training_runs'"
-        )}
-        wanted = [c for c in (*MODEL_NUMBERS, "decision", "reason", "model_version") if c in columns]
-        if "run_id" in columns and wanted:
-            row = connection.execute(
-                f"select {', '.join(wanted)} from ml.training_runs where run_id = %s", (run_id,)
-            ).fetchone()
-            if row:
-                values = dict(zip(wanted, row, strict=True))
-                figures = [Figure(step, "model", c, number(str(values[c]))) for c in MODEL_NUMBERS if c in values]
-                decision = " · ".join(str(values[c]) for c in ("decision", "reason") if values.get(c) is not None)
-                figures.append(Figure(step, "model", "model_version", number(str(values.get("model_version"))),
-                                      decision or None))
-                return figures
-    return _model_figures_from_log(step, lines)
-
-
-def _model_figures_from_log(step: str, lines: list[str]) -> list[Figure]:
-    names = {"model_ndcg_at_10": "ndcg_at_10", "baseline_ndcg_at_10": "popularity_ndcg_at_10",
-             "model_precision_at_10": "precision_at_10", "model_recall_at_10": "recall_at_10",
-             "users": "users_scored", "version": "model_version", "coverage": "coverage"}
-    figures: dict[str, Figure] = {}
-    for line in lines:
-        fields = event_fields(split_line(line)[1])
-        if fields.get("event") in ("evaluated", "scored", "model_registered", "run_complete"):
-            for source, metric in names.items():
-                if source in fields and number(fields[source]) is not None:
-                    figures[metric] = Figure(step, "model", metric, number(fields[source]))
-            if "decision" in fields:
-                figures["decision"] = Figure(step, "model", "decision", None, fields["decision"])
-    return list(figures.values())
+def model_figures(connection: psycopg.Connection, step: str, run_id: str) -> list[Figure]:
+    """The recommender's row of this run in ml.training_runs (none if it wrote none)."""
+    if not _exists(connection, "ml.training_runs"):
+        return []
+    row = connection.execute(
+        f"select {', '.join(MODEL_NUMBERS)}, decision, reason, model_version from ml.training_runs where run_id = %s",
+        (run_id,),
+    ).fetchone()
+    if row is None:
+        return []
+    values = dict(zip((*MODEL_NUMBERS, "decision", "reason", "model_version"), row, strict=True))
+    figures = [Figure(step, "model", column, number(str(values[column]))) for column in MODEL_NUMBERS]
+    decision = " · ".join(str(values[c]) for c in ("decision", "reason") if values[c] is not None)
+    figures.append(Figure(step, "model", "model_version", number(str(values["model_version"])), decision or None))
+    return figures
 
 
 def warehouse_figures(connection: psycopg.Connection) -> list[Figure]:

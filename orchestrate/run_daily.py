@@ -103,9 +103,8 @@ def needs_api(tasks: list[str]) -> bool:
     return any(task.split()[0].startswith("tap-") for task in tasks)
 
 
-def collect_figures(
-    ledger: Ledger, task: str, step: str, lines: list[str], step_started: dt.datetime, run_started: dt.datetime
-) -> list[Figure]:
+def collect_figures(ledger: Ledger, task: str, step: str, lines: list[str], run_dir: Path,
+                    step_started: dt.datetime, run_started: dt.datetime) -> list[Figure]:
     """The step's own figures; which ones depends on the plugin the task runs."""
     plugin = task.split()[0].split(":")[0]
     connection = ledger.connection
@@ -116,16 +115,16 @@ def collect_figures(
             connection, step, run_started
         )
     if plugin == "soda":
-        return figures.soda_figures(step, lines)
+        return figures.soda_figures(step, run_dir, step_started)
     if plugin == "recommender":
-        return figures.model_figures(connection, step, ledger.run_id, lines)
+        return figures.model_figures(connection, step, ledger.run_id)
     return []
 
 
 def run_steps(ledger: Ledger, tasks: list[str], first_index: int, api_url: str | None, log_path: Path,
-              runlog: RunLog, verbose: bool) -> tuple[str | None, str | None]:
+              run_dir: Path, runlog: RunLog, verbose: bool) -> tuple[str | None, str | None]:
     """Run the tasks in order, stop at the first failure; (failed step, its error) or (None, None)."""
-    env = task_environment(api_url, ledger.run_id)
+    env = task_environment(api_url, ledger.run_id, run_dir)
     run_started = ledger.connection.execute(
         "select started_at from ops.pipeline_runs where run_id = %s", (ledger.run_id,)
     ).fetchone()[0]
@@ -140,7 +139,7 @@ def run_steps(ledger: Ledger, tasks: list[str], first_index: int, api_url: str |
             error = None if code == 0 else error_summary(task, code, lines)
             ledger.finish_step(step, code, error)
             try:
-                ledger.record_figures(collect_figures(ledger, task, step, lines, step_started, run_started))
+                ledger.record_figures(collect_figures(ledger, task, step, lines, run_dir, step_started, run_started))
             except (psycopg.Error, ValueError, KeyError) as problem:
                 # Missing figures must not turn a good step into a failed one: logged instead.
                 runlog.event("figures.unavailable", level="warning", step=step, reason=str(problem)[:300])
@@ -189,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     logs = Path(os.environ.get("RUN_LOG_DIR", PROJECT_ROOT / ".logs"))
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"daily-{run_id}.log"
+    # The run folder: what the steps write for programs to read (Soda's results), kept with the log.
+    run_dir = logs / run_id
+    run_dir.mkdir(exist_ok=True)
     runlog = RunLog(run_id, logs / f"daily-{run_id}.jsonl")
     runlog.event("run.start", job=DAILY_JOB, tasks=len(tasks), log=log_path)
     ledger: Ledger | None = None
@@ -209,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
             check_api(external_api)
         api = stand_in_api(runlog) if needs_api(tasks) and not external_api else nullcontext(external_api)
         with api as api_url:
-            failed_step, error = run_steps(ledger, tasks, first_index, api_url, log_path, runlog, args.verbose)
+            failed_step, error = run_steps(ledger, tasks, first_index, api_url, log_path, run_dir, runlog,
+                                           args.verbose)
         findings = finish(ledger, failed_step, error, runlog)
         try:
             report = write_report(ledger.connection)

@@ -78,10 +78,11 @@ def error_summary(task: str, code: int, lines: list[str]) -> str:
     return f"{task} exited with code {code}: {tail}"[:1000]
 
 
-def task_environment(api_url: str | None, run_id: str) -> dict[str, str]:
+def task_environment(api_url: str | None, run_id: str, run_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     # The tap stamps rejected records with the run id; the recommender its training run.
-    env.update(TAP_MOOVITAMIX_RUN_ID=run_id, MOOVITAMIX_RUN_ID=run_id)
+    # RUN_DIR: where a step writes results for the supervisor and CI (quality/results.py).
+    env.update(TAP_MOOVITAMIX_RUN_ID=run_id, MOOVITAMIX_RUN_ID=run_id, RUN_DIR=str(run_dir))
     # Meltano writes to a pipe here: unbuffered, its lines (progress) arrive as they happen.
     env["PYTHONUNBUFFERED"] = "1"
     if api_url:

@@ -2,22 +2,17 @@
 landed where, the thresholds crossed, and where to look.
 
 It reads what the run already recorded rather than asking the steps again: the run
-ledger (ops.pipeline_steps, ops.pipeline_health), the warehouse (rows per table), dbt's
-run_results.json, and the run log, where Soda prints its contract totals and the
-recommender its `event=...` lines.
+ledger (ops.pipeline_steps, ops.pipeline_health, and ops.pipeline_figures, where each
+step's figures were read once from the tool's own results by orchestrate/figures.py) and
+the warehouse (rows per table).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import shlex
 from pathlib import Path
 
 import psycopg
-
-from orchestrate.local_postgres import PROJECT_ROOT
 
 TABLES = [
     "raw.tracks",
@@ -37,8 +32,6 @@ TABLES = [
 FIGURES = {
     "listens of unknown tracks": "select count(*) from marts.fct_listens where not is_known_track",
 }
-SODA_TOTALS = re.compile(r"passed: (\d+), failed: (\d+), errors: (\d+)")
-SODA_WARNINGS = re.compile(r"warnings: (\d+)$", re.M)
 
 
 def warehouse_url() -> str:
@@ -70,49 +63,58 @@ def table_rows() -> dict[str, int | None]:
     return counts
 
 
-def dbt_results() -> str:
-    target = Path(os.environ.get("DBT_TARGET_PATH", PROJECT_ROOT / "transform" / "target"))
-    try:
-        results = json.loads((target / "run_results.json").read_text())["results"]
-    except (OSError, ValueError, KeyError):
-        return "no run_results.json"
-    tests = [r for r in results if r["unique_id"].startswith("test.")]
-    models = [r for r in results if r["unique_id"].startswith("model.")]
-    passed = sum(r["status"] == "pass" for r in tests)
+Figures = dict[tuple[str, str], tuple[float | None, str | None]]
+
+
+def run_figures(run_id: str) -> Figures:
+    """{(subject, metric): (value, detail)} of every step of the run, from the ledger."""
+    with connect_warehouse() as connection:
+        if connection.execute("select to_regclass('ops.pipeline_figures')").fetchone()[0] is None:
+            return {}
+        rows = connection.execute(
+            "select subject, metric, value, detail from ops.pipeline_figures where run_id = %s", (run_id,)
+        ).fetchall()
+    return {(subject, metric): (value, detail) for subject, metric, value, detail in rows}
+
+
+def _count(figures: Figures, subject: str, metric: str) -> int:
+    value = figures.get((subject, metric), (None, None))[0]
+    return int(value or 0)
+
+
+def dbt_results(figures: Figures) -> str:
+    models = {m: v for (s, m), (v, _) in figures.items() if s == "dbt" and m.startswith("models_")}
+    tests = {m: v for (s, m), (v, _) in figures.items() if s == "dbt" and m.startswith("tests_")}
+    if not models and not tests:
+        return "not run"
     return (
-        f"{sum(r['status'] == 'success' for r in models)}/{len(models)} models built, "
-        f"{passed}/{len(tests)} tests passed"
+        f"{_count(figures, 'dbt', 'models_success')}/{int(sum(v or 0 for v in models.values()))} models built, "
+        f"{_count(figures, 'dbt', 'tests_pass')}/{int(sum(v or 0 for v in tests.values()))} tests passed"
     )
 
 
-def event_fields(log_text: str, event: str) -> dict[str, str]:
-    """The key=value fields of the last `event=<event>` line of the log."""
-    lines = [line for line in log_text.splitlines() if f"event={event} " in line or line.endswith(f"event={event}")]
-    if not lines:
-        return {}
-    tail = lines[-1][lines[-1].index(f"event={event}") :]
-    return dict(token.split("=", 1) for token in shlex.split(tail) if "=" in token)
-
-
-def soda_results(log_text: str) -> str:
-    totals = SODA_TOTALS.findall(log_text)
-    if not totals:
+def soda_results(figures: Figures) -> str:
+    if ("soda", "contracts_passed") not in figures:
         return "not run"
-    passed, failed, errors = totals[-1]
-    warnings = SODA_WARNINGS.findall(log_text)
-    return f"{passed} contracts passed, {failed} failed, {errors} errors, {warnings[-1] if warnings else 0} warnings"
-
-
-def model_results(log_text: str) -> str:
-    """The recommender's decision (trained, promoted, kept, skipped) from its last line."""
-    run = event_fields(log_text, "run_complete")
-    if not run:
-        return "not run"
-    metrics = " · ".join(
-        f"{name}={run[name]}" for name in ("ndcg_at_10", "champion_ndcg_at_10", "popularity_ndcg_at_10") if name in run
+    return (
+        f"{_count(figures, 'soda', 'contracts_passed')} contracts passed, "
+        f"{_count(figures, 'soda', 'contracts_failed')} failed, "
+        f"{_count(figures, 'soda', 'contracts_errored')} errors, {_count(figures, 'soda', 'warnings')} warnings"
     )
-    served = f"champion version {run['model_version']}" if "model_version" in run else "no champion"
-    return f"{run.get('decision', '?')} ({run.get('reason', '')}) · {served} · {metrics}"
+
+
+def model_results(figures: Figures) -> str:
+    """The recommender's decision (trained, promoted, kept, skipped), its version and scores."""
+    if ("model", "model_version") not in figures:
+        return "not run"
+    version, decision = figures[("model", "model_version")]
+    scores = " · ".join(
+        f"{name}={figures[('model', name)][0]:.4f}"
+        for name in ("ndcg_at_10", "champion_ndcg_at_10", "popularity_ndcg_at_10")
+        if figures.get(("model", name), (None, None))[0] is not None
+    )
+    served = f"champion version {version:.0f}" if version is not None else "popularity (no champion)"
+    return f"{decision or '?'} · {served} · {scores}"
 
 
 def step_table(run_id: str) -> tuple[list[str], list[str]]:
@@ -143,22 +145,23 @@ def step_table(run_id: str) -> tuple[list[str], list[str]]:
 
 
 def print_summary(run_id: str, job_succeeded: bool, log_path: Path, seconds: float, report: Path | None) -> None:
-    log_text = log_path.read_text(errors="replace") if log_path.exists() else ""
     status = "SUCCESS" if job_succeeded else "FAILED"
     print()
     print(f"=== MooVitamix daily run: {status} in {seconds:.0f} s (run {run_id}) ===")
+    figures: Figures = {}
     try:
         steps, breaches = step_table(run_id)
         print("\n".join(steps))
         print()
         for table, rows in table_rows().items():
             print(f"  {table:<32} {'-' if rows is None else rows:>8}")
+        figures = run_figures(run_id)
     except psycopg.Error as error:
         steps, breaches = [], []
         print(f"  warehouse unreachable: {error}".rstrip())
-    print(f"  {'dbt build':<32} {dbt_results()}")
-    print(f"  {'Soda contracts':<32} {soda_results(log_text)}")
-    print(f"  {'model':<32} {model_results(log_text)}")
+    print(f"  {'dbt build':<32} {dbt_results(figures)}")
+    print(f"  {'Soda contracts':<32} {soda_results(figures)}")
+    print(f"  {'model':<32} {model_results(figures)}")
     print(f"Thresholds crossed: {len(breaches)}")
     for breach in breaches:
         print(breach)

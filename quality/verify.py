@@ -5,8 +5,10 @@
 `soda contract verify` takes one contract per call and spends ~2.5 s of CPU importing
 itself each time; this calls the same library function (`verify_contract`, what the CLI
 runs) for every contract in one process, so a full verification costs one start-up.
-Outcomes, exit codes and the printed report are the CLI's own: per contract soda's
-result table, then a summary; see verify_all.sh for the output and exit-code contract.
+Outcomes and exit codes are the CLI's own. People read soda's result table per contract
+and a summary on the console; programs read the structured results this writes to the run
+folder (quality/results.py: a JSON document and a JUnit XML file). See verify_all.sh for
+the exit-code contract.
 
 Runs with the Python of the soda venv (soda-postgres brings psycopg too). Reads the
 WAREHOUSE_* connection (datasource.yml) and the QUALITY_* thresholds (VARIABLES).
@@ -18,15 +20,16 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 from soda_core.cli.exit_codes import ExitCode
 from soda_core.cli.handlers.contract import interpret_contract_verification_result
 from soda_core.common.logging_configuration import configure_logging
 from soda_core.contracts.api.verify_api import verify_contract
-from soda_core.contracts.contract_verification import CheckOutcome
 
 sys.path.insert(0, str(Path(__file__).with_name("volume")))
 import record as volume_history  # quality/volume/record.py
+import results  # quality/results.py, beside this script
 
 QUALITY_DIR = Path(__file__).resolve().parent
 DATA_SOURCE = QUALITY_DIR / "datasource.yml"
@@ -77,11 +80,24 @@ def contract_name(path: Path) -> str:
     return f"{path.parent.name}/{path.stem}"
 
 
-def verify_one(path: Path, variables: dict[str, object]) -> tuple[int, list[str]]:
-    """Soda's exit code for one contract and the lines naming the checks that did not hold."""
+def check_record(check_result: Any) -> results.CheckRecord:
+    check = check_result.check
+    return results.CheckRecord(
+        name=check.name or check.relative_path,
+        type=check.type,
+        column=check.column_name,
+        outcome=check_result.outcome.value,
+        threshold=str(check.threshold).replace("\n", "; ") if check.threshold is not None else None,
+        measured=dict(check_result.diagnostic_metric_values or {}),
+    )
+
+
+def verify_one(path: Path, variables: dict[str, object]) -> results.ContractRecord:
+    """One contract's outcome, Soda's exit code and its checks."""
+    name = contract_name(path)
     if not path.is_file():
         print(f"contract file not found: {path}")
-        return ExitCode.LOG_ERRORS, []
+        return results.ContractRecord(name, str(path), "ERROR", ExitCode.LOG_ERRORS, "contract file not found")
     try:
         result = verify_contract(
             contract_file_path=str(path),
@@ -91,16 +107,18 @@ def verify_one(path: Path, variables: dict[str, object]) -> tuple[int, list[str]
             publish=False,
             variables=variables,
         )
-    except Exception:  # the CLI turns any exception into exit 3 too
+    except Exception as error:  # the CLI turns any exception into exit 3 too
         traceback.print_exc(file=sys.stdout)
-        return ExitCode.LOG_ERRORS, []
-    named = [
-        f"    {'gate failed:' if check.outcome == CheckOutcome.FAILED else 'warning:    '} {check.check.name}"
+        return results.ContractRecord(name, str(path), "ERROR", ExitCode.LOG_ERRORS, f"{type(error).__name__}: {error}")
+    code = int(interpret_contract_verification_result(result))
+    checks = [
+        check_record(check)
         for contract_result in result.contract_verification_results
         for check in contract_result.check_results
-        if check.outcome in (CheckOutcome.FAILED, CheckOutcome.WARN)
     ]
-    return int(interpret_contract_verification_result(result)), named
+    return results.ContractRecord(
+        name, str(path), OUTCOME_NAMES.get(code, "ERROR"), code, result.get_errors_str() or None, checks
+    )
 
 
 def main(paths: list[Path]) -> int:
@@ -111,23 +129,17 @@ def main(paths: list[Path]) -> int:
     except Exception as exc:  # unreachable warehouse: every contract will say so too
         print(f"could not set up ops.quality_volume_history ({exc}): volume checks will error")
 
-    totals = {"passed": 0, "failed": 0, "errors": 0}
-    warnings = 0
-    summary: list[str] = []
+    contracts: list[results.ContractRecord] = []
     volumes: dict[str, bool] = {}
     for path in paths:
-        name = contract_name(path)
-        print(f"=== contract {name} ({path}) ===", flush=True)
-        rc, named = verify_one(path, variables)
-        outcome = OUTCOME_NAMES.get(rc, "ERROR")
-        totals["passed" if outcome.startswith("PASSED") else "failed" if outcome == "FAILED" else "errors"] += 1
-        warnings += sum("warning:" in line for line in named)
-        print(f"=== contract {name}: {outcome} (soda exit {rc}) ===\n", flush=True)
-        summary.append(f"{name:<30} {outcome:<21} soda exit {rc}")
-        summary.extend(named)
+        print(f"=== contract {contract_name(path)} ({path}) ===", flush=True)
+        contract = verify_one(path, variables)
+        contracts.append(contract)
+        print(f"=== contract {contract.name}: {contract.outcome} (soda exit {contract.soda_exit_code}) ===\n",
+              flush=True)
         if path.is_file() and VOLUME_MARKER in path.read_text():
             # Only a passed contract moves its table's volume baseline (volume_history.sql).
-            volumes[name.replace("/", ".")] = outcome.startswith("PASSED")
+            volumes[contract.name.replace("/", ".")] = contract.outcome.startswith("PASSED")
 
     if volumes:
         try:
@@ -135,13 +147,23 @@ def main(paths: list[Path]) -> int:
         except Exception as exc:
             print(f"could not record the row counts in ops.quality_volume_history: {exc}")
 
+    written = results.write(contracts, results.results_dir(QUALITY_DIR.parent))
+    print_summary(contracts, written)
+    return results.exit_code(results.totals(contracts))
+
+
+def print_summary(contracts: list[results.ContractRecord], written: Path) -> None:
+    """For people: a line per contract, the checks that did not hold under it, the totals."""
     print("=== Soda contract summary ===")
-    print("\n".join(summary))
-    print(f"passed: {totals['passed']}, failed: {totals['failed']}, errors: {totals['errors']}")
-    print(f"warnings: {warnings}", flush=True)
-    if totals["errors"]:
-        return 3
-    return 1 if totals["failed"] else 0
+    for contract in contracts:
+        print(f"{contract.name:<30} {contract.outcome:<21} soda exit {contract.soda_exit_code}")
+        for check in contract.checks:
+            if check.outcome in ("FAILED", "WARN"):
+                print(f"    {'gate failed:' if check.outcome == 'FAILED' else 'warning:    '} {check.name}")
+    counts = results.totals(contracts)
+    print(f"passed: {counts['passed']}, failed: {counts['failed']}, errors: {counts['errors']}")
+    print(f"warnings: {counts['warnings']}")
+    print(f"results: {written} (JUnit: {written.with_name(results.JUNIT_FILE)})", flush=True)
 
 
 if __name__ == "__main__":

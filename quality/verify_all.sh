@@ -14,12 +14,11 @@
 #   QUALITY_*    thresholds, passed to the contracts as variables (quality/README.md);
 #                unset means the contract's own default
 #
-# Output: each contract's soda report between `=== contract raw/tracks (...) ===` and
-# `=== contract raw/tracks: PASSED (soda exit 0) ===`, then a summary: one line per
-# contract, the checks that did not hold under it (`gate failed: ...`, `warning: ...`),
-# and the totals, in this order and this format (orchestrate/summary.py parses them):
-#   passed: N, failed: M, errors: K      contracts
-#   warnings: W                          warn-level checks that did not hold
+# Output: for people, each contract's soda report between `=== contract raw/tracks (...) ===`
+# and `=== contract raw/tracks: PASSED (soda exit 0) ===`, then a summary (one line per
+# contract, the checks that did not hold under it, the totals). For programs, the run
+# folder ($RUN_DIR, else .logs/soda) gets soda-results.json and soda-junit.xml
+# (quality/results.py); nothing parses the console text.
 #
 # Exit code: 0 every contract passed (warn-level checks allowed: soda exit 2),
 #            1 at least one contract failed a gate and none errored,

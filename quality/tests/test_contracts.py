@@ -13,11 +13,13 @@ contract; a corruption test verifies the contract it corrupts (the others cannot
 
 from __future__ import annotations
 
+import json
 import os
-import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -88,24 +90,25 @@ def db(test_db):
 
 
 class Run:
-    """One verify_all.sh run: exit code, output, {contract: outcome}, named checks."""
+    """One verify_all.sh run: exit code, console output, and what it wrote to its run
+    folder: {contract: outcome}, the checks that did not hold, the totals, the JUnit XML."""
 
-    def __init__(self, proc: subprocess.CompletedProcess):
+    def __init__(self, proc: subprocess.CompletedProcess, run_dir: Path):
         self.rc = proc.returncode
         self.output = proc.stdout + proc.stderr
-        parts = self.output.split("=== Soda contract summary ===", 1)
-        assert len(parts) == 2, f"no summary in output:\n{self.output}"
-        self.summary = parts[1]
-        self.outcomes = dict(
-            re.findall(r"^(\S+)\s+(PASSED|PASSED_WITH_WARNINGS|FAILED|ERROR)\s+soda exit", self.summary, re.M)
-        )
-        # {contract: [("gate failed" | "warning", check name), ...]} from the summary.
-        self.checks: dict[str, list[tuple[str, str]]] = {}
-        for line in self.summary.splitlines():
-            if m := re.match(r"^(\S+)\s+(?:PASSED|PASSED_WITH_WARNINGS|FAILED|ERROR)\s+soda exit", line):
-                current = self.checks.setdefault(m[1], [])
-            elif m := re.match(r"^    (gate failed|warning): +(.+)$", line):
-                current.append((m[1], m[2]))
+        results_file = run_dir / "soda-results.json"
+        assert results_file.is_file(), f"no results written:\n{self.output}"
+        self.results = json.loads(results_file.read_text())
+        self.junit = ET.parse(run_dir / "soda-junit.xml").getroot()
+        contracts = self.results["contracts"]
+        self.outcomes = {c["name"]: c["outcome"] for c in contracts}
+        kinds = {"FAILED": "gate failed", "WARN": "warning"}
+        # {contract: [("gate failed" | "warning", check name), ...]}
+        self.checks = {
+            c["name"]: [(kinds[k["outcome"]], k["name"]) for k in c["checks"] if k["outcome"] in kinds]
+            for c in contracts
+        }
+        self.totals = self.results["totals"]
         named = [pair for pairs in self.checks.values() for pair in pairs]
         self.gates_failed = [check for kind, check in named if kind == "gate failed"]
         self.warnings = [check for kind, check in named if kind == "warning"]
@@ -125,15 +128,24 @@ def verify(soda_bin: str, db_name: str, *contracts: str, **quality_env: str) -> 
     if CONN["password"]:
         env["WAREHOUSE_PASSWORD"] = CONN["password"]  # else left unset: the script must cope
     paths = [c if c.startswith("/") else str(QUALITY_DIR / "contracts" / f"{c}.yml") for c in contracts]
-    proc = subprocess.run(["sh", str(VERIFY_ALL), *paths], env=env, capture_output=True, text=True, timeout=600)
-    return Run(proc)
+    with tempfile.TemporaryDirectory() as run_dir:
+        env["RUN_DIR"] = run_dir
+        proc = subprocess.run(["sh", str(VERIFY_ALL), *paths], env=env, capture_output=True, text=True, timeout=600)
+        return Run(proc, Path(run_dir))
 
 
 def test_good_data_passes_every_contract(soda_bin, db):
     run = verify(soda_bin, db.info.dbname)
     assert run.outcomes == {c: "PASSED" for c in CONTRACTS}, run.output
     assert run.rc == 0, run.output
-    assert f"passed: {len(CONTRACTS)}, failed: 0, errors: 0\nwarnings: 0" in run.output
+    assert run.totals == {"passed": len(CONTRACTS), "failed": 0, "errors": 0, "warnings": 0}
+    assert (run.results["outcome"], run.results["exit_code"]) == ("PASSED", 0)
+    # Every check has its measured value; the JUnit file has a suite per contract, no failure.
+    checks = [check for c in run.results["contracts"] for check in c["checks"]]
+    assert checks and all(check["measured"] and check["threshold"] for check in checks)
+    suites = run.junit.findall("testsuite")
+    assert sorted(s.get("name") for s in suites) == CONTRACTS
+    assert not run.junit.findall(".//failure") and not run.junit.findall(".//error")
     # Each contract's own soda report is in the output, under its dataset name.
     for contract in CONTRACTS:
         assert f"Contract results for warehouse/{db.info.dbname}/{contract}" in run.output
@@ -206,7 +218,9 @@ def test_a_gate_fails_the_run(soda_bin, db, group):
         assert run.outcomes[contract] == "FAILED", (corruption, run.output)
         assert ("gate failed", check) in run.checks[contract], (corruption, run.output)
         assert f"=== contract {contract}: FAILED (soda exit 1) ===" in run.output
-    assert f"passed: 0, failed: {len(group)}, errors: 0" in run.output
+    assert run.totals == {"passed": 0, "failed": len(group), "errors": 0, "warnings": 0}
+    failures = {case.get("name") for case in run.junit.iter("testcase") if case.find("failure") is not None}
+    assert failures == {GATES[c][2] for c in group}, run.output
 
 
 # name: (contract, statement, the check that must warn)
@@ -243,7 +257,8 @@ def test_a_warning_is_reported_and_passes(soda_bin, db, group):
         contract, _, check = WARNINGS[corruption]
         assert run.outcomes[contract] == "PASSED_WITH_WARNINGS", (corruption, run.output)
         assert run.checks[contract] == [("warning", check)], (corruption, run.output)
-    assert f"passed: {len(group)}, failed: 0, errors: 0\nwarnings: {len(group)}" in run.output
+    assert run.totals == {"passed": len(group), "failed": 0, "errors": 0, "warnings": len(group)}
+    assert run.results["outcome"] == "PASSED_WITH_WARNINGS"
 
 
 def test_thresholds_come_from_the_environment(soda_bin, db):
@@ -306,7 +321,9 @@ def test_missing_table_is_an_error(soda_bin, db):
         "raw/users": "FAILED",
         "raw/tracks": "PASSED",
     }, run.output
-    assert "passed: 1, failed: 1, errors: 2" in run.output
+    assert run.totals == {"passed": 1, "failed": 1, "errors": 2, "warnings": 0}
+    errored = {s.get("name") for s in run.junit.findall("testsuite") if s.get("errors") == "1"}
+    assert errored == {"marts/user_track_interactions", "marts/dim_tracks"}
 
 
 def test_a_directory_selects_its_contracts(soda_bin, db):
