@@ -13,8 +13,10 @@ import json
 import re
 import time
 
-from orchestrate.figures import METRIC, SODA_OUTCOME, event_fields, split_line
+from orchestrate.figures import METRIC, event_fields, split_line
 
+# Lines shown to people as they come; no figure is read from them (orchestrate/figures.py).
+SODA_OUTCOME = re.compile(r"^=== contract (?P<name>\S+): (?P<outcome>[A-Z_]+) \(soda exit \d+\) ===")
 DBT_NODE = re.compile(r"\b(\d+) of (\d+) (OK|PASS|FAIL|ERROR|WARN|SKIP)\b(.*?)\s*\.{2,}")
 PROBLEM = re.compile(r"\[\s*(error|critical)\s*\]|\bTraceback\b|\bFAIL(?:ED)?\b")
 
