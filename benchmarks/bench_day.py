@@ -60,6 +60,7 @@ BASELINE_DB = "bench_baseline"
 MB = 1024  # kB per MB: the samples are in kB
 # Stage names in the figures, after the plugin that starts each task of the job.
 STAGE_OF_PLUGIN = {"tap": "extract_load", "dbt": "dbt_build", "soda": "soda", "recommender": "recommender"}
+STAGE_OF_TASK = {"dbt-postgres:freshness": "source_freshness"}  # before its plugin's stage
 OTHER = "other"  # the job outside its tasks: start-up, stand-in, lock, figures, report, summary
 # Variables of the caller that would change what is measured, or send alerts from a benchmark.
 LEAKS = ("MOOVITAMIX_API_", "TAP_MOOVITAMIX_", "TARGET_POSTGRES_")
@@ -317,6 +318,8 @@ class DayResult:
 
 def stage_of(task: str) -> str:
     """The benchmark's name for a task of the job: `tap-x target-y` -> extract_load, ..."""
+    if task in STAGE_OF_TASK:
+        return STAGE_OF_TASK[task]
     plugin = task.split()[0].split(":")[0]
     for prefix, stage in STAGE_OF_PLUGIN.items():
         if plugin.startswith(prefix):

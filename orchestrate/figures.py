@@ -4,6 +4,8 @@
   singer-sdk `METRIC:` lines of the tap (read) and of target-postgres (loaded);
   raw.rejected_records rows stamped with the run id;
 - dbt: run_results.json (models built, tests passed/failed), ops.identity_conflicts;
+  sources.json of `dbt source freshness` (hours since each source's last load, and the
+  warning bound sources.yml sets: the platform's one definition of freshness);
 - Soda: the results file quality/verify.py writes to the run folder (soda-results.json);
 - recommender: its row in ml.training_runs;
 - the warehouse after the run: rows per table, orphan listens, freshness per source.
@@ -153,6 +155,31 @@ def dbt_figures(step: str, step_started: dt.datetime) -> list[Figure]:
     figures = [Figure(step, "dbt", metric, value) for metric, value in sorted(counts.items())]
     figures.append(Figure(step, "dbt", "failures", float(len(failures)), ", ".join(failures)[:2000] or None))
     return figures
+
+
+def freshness_figures(step: str, step_started: dt.datetime) -> list[Figure]:
+    """Per source: hours since its last load (detail: dbt's status) and its warn_after in hours."""
+    target = Path(os.environ.get("DBT_TARGET_PATH", PROJECT_ROOT / "transform" / "target"))
+    document = _document_since(target / "sources.json", step_started)
+    if document is None:
+        return []
+    figures: list[Figure] = []
+    for result in document["results"]:
+        table = f"raw.{result['unique_id'].rsplit('.', 1)[-1]}"
+        age = result.get("max_loaded_at_time_ago_in_s")
+        figures.append(Figure(step, table, "hours_since_load", age / 3600 if age is not None else None,
+                              result["status"]))
+        warn_after = _hours((result.get("criteria") or {}).get("warn_after"))
+        if warn_after is not None:
+            figures.append(Figure(step, table, "freshness_warn_after_hours", warn_after))
+    return figures
+
+
+def _hours(period: dict | None) -> float | None:
+    """dbt's {count: 26, period: hour} in hours."""
+    if not period or period.get("count") is None:
+        return None
+    return float(period["count"]) * {"minute": 1 / 60, "hour": 1.0, "day": 24.0}[period["period"]]
 
 
 def identity_conflict_figures(connection: psycopg.Connection, step: str, run_started: dt.datetime) -> list[Figure]:

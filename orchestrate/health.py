@@ -18,7 +18,6 @@ THRESHOLDS: dict[str, tuple[str, float]] = {
     "duration_history_runs": ("OPS_DURATION_HISTORY_RUNS", 14),
     "duration_min_history": ("OPS_DURATION_MIN_HISTORY", 3),  # fewer successful runs: no verdict yet
     "volume_max_drop_pct": ("OPS_VOLUME_MAX_DROP_PCT", 20),  # rows per raw entity vs the previous run
-    "freshness_max_hours": ("OPS_FRESHNESS_MAX_HOURS", 26),  # since the latest load of each source
     "max_reject_ratio": ("OPS_MAX_REJECT_RATIO", 0.001),  # rejected / read, per run
     "max_orphan_ratio": ("OPS_MAX_ORPHAN_RATIO", 0.01),  # listens of tracks not in the catalogue
     "max_new_identity_conflicts": ("OPS_MAX_NEW_IDENTITY_CONFLICTS", 0),
@@ -124,11 +123,11 @@ def _volumes(connection: psycopg.Connection, run_id: str,
         change = 100.0 * (count - previous[table]) / previous[table]
         findings.append(Finding("volume_change_pct", table, change, -max_drop, change < -max_drop,
                                 f"{table}: {previous[table]:.0f} → {count:.0f} rows ({change:+.1f} %)"))
-    freshness_limit = threshold("freshness_max_hours")
-    now_epoch = connection.execute("select extract(epoch from now())").fetchone()[0]
-    for source, loaded in _by_metric(figures, "latest_loaded_at").items():
-        hours = (float(now_epoch) - loaded) / 3600
-        findings.append(Finding("hours_since_load", source, hours, freshness_limit, hours > freshness_limit,
+    # Freshness: dbt's measure against dbt's bound (sources.yml), the one definition.
+    bounds = _by_metric(figures, "freshness_warn_after_hours")
+    for source, hours in _by_metric(figures, "hours_since_load").items():
+        limit = bounds.get(source)
+        findings.append(Finding("hours_since_load", source, hours, limit, limit is not None and hours > limit,
                                 f"{source}: last load {hours:.1f} h ago"))
     orphan_ratio = _by_metric(figures, "orphan_ratio").get("marts.fct_listens")
     if orphan_ratio is not None:

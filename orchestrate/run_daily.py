@@ -110,6 +110,8 @@ def collect_figures(ledger: Ledger, task: str, step: str, lines: list[str], run_
     connection = ledger.connection
     if plugin.startswith("tap-"):
         return figures.extract_figures(step, lines) + figures.rejected_figures(connection, step, ledger.run_id)
+    if task == "dbt-postgres:freshness":
+        return figures.freshness_figures(step, step_started)
     if plugin.startswith("dbt"):
         return figures.dbt_figures(step, step_started) + figures.identity_conflict_figures(
             connection, step, run_started

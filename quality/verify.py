@@ -39,8 +39,6 @@ DATA_SOURCE = QUALITY_DIR / "datasource.yml"
 # ignores the variables it does not declare.
 VARIABLES = {
     "warehouse_db": "WAREHOUSE_DB",
-    "freshness_warn_hours": "QUALITY_FRESHNESS_WARN_HOURS",
-    "freshness_fail_hours": "QUALITY_FRESHNESS_FAIL_HOURS",
     "volume_max_drop_pct": "QUALITY_VOLUME_MAX_DROP_PCT",
     "volume_max_growth_pct": "QUALITY_VOLUME_MAX_GROWTH_PCT",
     "max_invalid_emails": "QUALITY_MAX_INVALID_EMAILS",

@@ -80,6 +80,18 @@ def test_a_volume_drop_against_the_previous_run_is_flagged(ledger: psycopg.Conne
     assert verdicts(ledger, dropped)[("volume_change_pct", "raw.tracks")] is False
 
 
+def test_freshness_is_dbts_measure_against_dbts_bound(ledger: psycopg.Connection) -> None:
+    run = add_run(ledger, 0, 100, {
+        ("raw.tracks", "hours_since_load"): 2.0, ("raw.tracks", "freshness_warn_after_hours"): 26,
+        ("raw.users", "hours_since_load"): 30.0, ("raw.users", "freshness_warn_after_hours"): 26,
+        ("raw.listen_history", "hours_since_load"): 30.0, ("raw.listen_history", "freshness_warn_after_hours"): 48,
+    })
+    result = verdicts(ledger, run)
+    assert result[("hours_since_load", "raw.tracks")] is False
+    assert result[("hours_since_load", "raw.users")] is True
+    assert result[("hours_since_load", "raw.listen_history")] is False
+
+
 def test_model_against_baseline_and_champion(ledger: psycopg.Connection) -> None:
     good = add_run(ledger, 0, 100, {("model", "ndcg_at_10"): 0.20, ("model", "popularity_ndcg_at_10"): 0.05,
                                     ("model", "champion_ndcg_at_10"): 0.21, ("model", "coverage"): 0.4})

@@ -58,6 +58,7 @@ MARTS = {
 class Warehouse:
     env: dict[str, str]
     target_path: Path
+    exit_code: int | None = None  # of the last dbt command
 
     def connect(self) -> psycopg.Connection:
         return psycopg.connect(
@@ -91,8 +92,12 @@ class Warehouse:
             timeout=300,
             check=False,
         )
+        self.exit_code = result.returncode
         if check:
             assert result.returncode == 0, result.stdout[-4000:]
+        if args[:2] == ("source", "freshness"):  # its results, by table, are in sources.json
+            results = json.loads((self.target_path / "sources.json").read_text())["results"]
+            return {node["unique_id"].rsplit(".", 1)[-1]: node for node in results}
         results = json.loads((self.target_path / "run_results.json").read_text())["results"]
         return {".".join(node["unique_id"].split(".")[:3]): node for node in results}
 
@@ -239,3 +244,16 @@ def test_duplicate_key_fails_the_key_test(warehouse: Warehouse) -> None:
     results = warehouse.dbt("test", "--select", "dim_tracks", check=False)
     failed = {node for node, result in results.items() if result["status"] == "fail"}
     assert failed == {"test.moovitamix.unique_dim_tracks_track_id"}
+
+
+def test_source_freshness_warns_then_stops_the_job(warehouse: Warehouse) -> None:
+    """The platform's one freshness definition (sources.yml): 26 h warns, 168 h is a gate."""
+    warehouse.load(MOOVITAMIX_API_DAY="0")  # raw exists whatever ran before
+    with warehouse.connect() as conn:
+        conn.execute("update raw.users set _sdc_batched_at = now() at time zone 'UTC' - interval '30 hours'")
+    assert {key: node["status"] for key, node in warehouse.dbt("source", "freshness").items()} == {
+        "tracks": "pass", "users": "warn", "listen_history": "pass"}
+    with warehouse.connect() as conn:
+        conn.execute("update raw.tracks set _sdc_batched_at = now() at time zone 'UTC' - interval '200 hours'")
+    stale = warehouse.dbt("source", "freshness", check=False)
+    assert stale["tracks"]["status"] == "error" and warehouse.exit_code != 0
