@@ -1,7 +1,7 @@
 """Each step's own figures, read from what the step leaves behind.
 
-- extract-load: the tap's `event=progress` / `event=stream_complete` lines and the
-  singer-sdk `METRIC:` lines of the tap (read) and of target-postgres (loaded);
+- extract-load: in Meltano's JSON log, the tap's `event=progress` / `event=stream_complete`
+  lines and the singer-sdk `METRIC:` lines of the tap (read) and of target-postgres (loaded);
   raw.rejected_records rows stamped with the run id;
 - dbt: run_results.json (models built, tests passed/failed), ops.identity_conflicts;
   sources.json of `dbt source freshness` (hours since each source's last load, and the
@@ -25,10 +25,9 @@ import psycopg
 
 from orchestrate.ledger import Figure
 from orchestrate.local_postgres import PROJECT_ROOT
+from orchestrate.meltano_log import OutputLine
 from orchestrate.summary import TABLES
 
-# Meltano's console line: "<ts> [info     ] <plugin> <message>".
-MELTANO_LINE = re.compile(r"^\S+ \[\s*\w+\s*\] (?P<plugin>\S+)\s+(?P<message>.*)$")
 METRIC = re.compile(r"METRIC: (?P<json>\{.*\})\s*$")
 # A Soda check outcome as a number: passed 1, warned 0.5, failed 0 (not evaluated: none).
 OUTCOME_VALUE = {"PASSED": 1.0, "WARN": 0.5, "FAILED": 0.0}
@@ -39,12 +38,6 @@ MODEL_NUMBERS = (
     "ndcg_at_10", "champion_ndcg_at_10", "popularity_ndcg_at_10", "precision_at_10", "recall_at_10",
     "map_at_10", "coverage", "users_scored", "cold_start_users", "interactions_rows",
 )
-
-
-def split_line(line: str) -> tuple[str, str]:
-    """(plugin, message) of a Meltano output line; ('', line) for anything else."""
-    match = MELTANO_LINE.match(line.rstrip("\n"))
-    return (match["plugin"], match["message"]) if match else ("", line.rstrip("\n"))
 
 
 def event_fields(message: str) -> dict[str, str]:
@@ -66,7 +59,7 @@ def number(text: str | None) -> float | None:
         return None
 
 
-def extract_figures(step: str, lines: Iterable[str]) -> list[Figure]:
+def extract_figures(step: str, lines: Iterable[OutputLine]) -> list[Figure]:
     figures: dict[tuple[str, str], Figure] = {}
 
     def put(subject: str, metric: str, value: float | None) -> None:
@@ -74,7 +67,7 @@ def extract_figures(step: str, lines: Iterable[str]) -> list[Figure]:
 
     completed: set[str] = set()
     for line in lines:
-        plugin, message = split_line(line)
+        plugin, message = line.plugin, line.message
         fields = event_fields(message)
         if fields.get("event") in ("stream_complete", "stream_failed") and "stream" in fields:
             stream = fields["stream"]

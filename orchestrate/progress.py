@@ -13,12 +13,13 @@ import json
 import re
 import time
 
-from orchestrate.figures import METRIC, event_fields, split_line
+from orchestrate.figures import METRIC, event_fields
+from orchestrate.meltano_log import OutputLine
 
 # Lines shown to people as they come; no figure is read from them (orchestrate/figures.py).
 SODA_OUTCOME = re.compile(r"^=== contract (?P<name>\S+): (?P<outcome>[A-Z_]+) \(soda exit \d+\) ===")
 DBT_NODE = re.compile(r"\b(\d+) of (\d+) (OK|PASS|FAIL|ERROR|WARN|SKIP)\b(.*?)\s*\.{2,}")
-PROBLEM = re.compile(r"\[\s*(error|critical)\s*\]|\bTraceback\b|\bFAIL(?:ED)?\b")
+PROBLEM = re.compile(r"\bTraceback\b|\bFAIL(?:ED)?\b")
 
 
 class Progress:
@@ -27,8 +28,8 @@ class Progress:
         self._last_shown: dict[str, float] = {}
 
     @staticmethod
-    def is_problem(raw: str) -> bool:
-        return PROBLEM.search(raw) is not None
+    def is_problem(line: OutputLine) -> bool:
+        return line.level in ("error", "critical") or PROBLEM.search(line.message) is not None
 
     def _due(self, subject: str, final: bool) -> bool:
         now = time.monotonic()
@@ -37,9 +38,9 @@ class Progress:
             return True
         return False
 
-    def line_for(self, raw: str) -> str | None:
+    def line_for(self, line: OutputLine) -> str | None:
         """The console line this output line deserves, or None to keep it in the log only."""
-        plugin, message = split_line(raw)
+        plugin, message = line.plugin, line.message
         fields = event_fields(message)
         event = fields.get("event")
         if event == "progress" and "stream" in fields:
@@ -70,6 +71,6 @@ class Progress:
             return None
         if match := SODA_OUTCOME.match(message):
             return f"contract {match['name']}: {match['outcome']}"
-        if self.is_problem(raw) and message.strip() and message.lstrip()[0] not in "╭│╰─":
+        if self.is_problem(line) and message.strip() and message.lstrip()[0] not in "╭│╰─":
             return message[:300]
         return None

@@ -32,6 +32,7 @@ from orchestrate import alerts, figures, health
 from orchestrate.job_definition import DAILY_JOB, job_tasks, step_name
 from orchestrate.ledger import Figure, Ledger, RunLocked
 from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres
+from orchestrate.meltano_log import OutputLine
 from orchestrate.report import write_report
 from orchestrate.runlog import RunLog
 from orchestrate.startup import StartupError, port_in_use, stop_process
@@ -103,7 +104,7 @@ def needs_api(tasks: list[str]) -> bool:
     return any(task.split()[0].startswith("tap-") for task in tasks)
 
 
-def collect_figures(ledger: Ledger, task: str, step: str, lines: list[str], run_dir: Path,
+def collect_figures(ledger: Ledger, task: str, step: str, lines: list[OutputLine], run_dir: Path,
                     step_started: dt.datetime, run_started: dt.datetime) -> list[Figure]:
     """The step's own figures; which ones depends on the plugin the task runs."""
     plugin = task.split()[0].split(":")[0]

@@ -1,4 +1,5 @@
-"""One step of the daily job: `meltano run --force <task>`, its output kept and shown.
+"""One step of the daily job: `meltano --log-format=json run --force <task>`, its output
+kept and shown.
 
 Each task of the job runs as its own `meltano run`, so the ledger knows when each step
 started and ended, how it exited and which output is its own. `--force`: Meltano
@@ -18,9 +19,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from orchestrate.figures import split_line
 from orchestrate.job_definition import step_name
 from orchestrate.local_postgres import PROJECT_ROOT
+from orchestrate.meltano_log import OutputLine
 from orchestrate.progress import Progress
 from orchestrate.runlog import RunLog
 
@@ -42,32 +43,33 @@ def _die_with_parent() -> None:
 
 def run_task(
     task: str, env: dict[str, str], run_log: TextIO, runlog: RunLog, show: TextIO, verbose: bool
-) -> tuple[int, list[str]]:
-    """Exit code and output lines of `meltano run --force <task>`; each line also goes to
-    the text log and, as JSON with the run id and step, to the run's JSON lines."""
-    command = [MELTANO, "run", "--force", *task.split()]
+) -> tuple[int, list[OutputLine]]:
+    """Exit code and output lines of the task's `meltano run`; each line also goes to the
+    text log (for people) and, with the run id and step, to the run's JSON lines."""
+    command = [MELTANO, "--log-format=json", "run", "--force", *task.split()]
     progress = Progress()
     step = step_name(task)
-    lines: list[str] = []
+    lines: list[OutputLine] = []
     with subprocess.Popen(
         command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         errors="replace", preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     ) as process:
         assert process.stdout is not None
-        for line in process.stdout:
+        for raw in process.stdout:
+            line = OutputLine.parse(raw)
             lines.append(line)
-            run_log.write(line)
-            runlog.output(step, *split_line(line))
-            shown = line.rstrip("\n") if verbose else progress.line_for(line)
+            run_log.write(line.text() + "\n")
+            runlog.output(step, line.plugin, line.message)
+            shown = line.text() if verbose else progress.line_for(line)
             if shown:
                 print(f"    {shown}", file=show, flush=True)
     run_log.flush()
     return process.returncode, lines
 
 
-def error_summary(task: str, code: int, lines: list[str]) -> str:
+def error_summary(task: str, code: int, lines: list[OutputLine]) -> str:
     """One line for the ledger and the alert: the exit code and the line that names the cause."""
-    parsed = [(plugin, message.strip()) for plugin, message in map(split_line, lines)]
+    parsed = [(line.plugin, line.message.strip()) for line in lines]
     # The first exception, or the first complaint of a plugin, is the cause; what Meltano
     # reports after it ("Extractor failed", "Block run completed") are consequences.
     causes = [m for _, m in parsed if EXCEPTION_LINE.search(m)]

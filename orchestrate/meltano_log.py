@@ -1,0 +1,43 @@
+"""One line of `meltano --log-format=json`: Meltano's own events and its plugins' output.
+
+Meltano writes one JSON object per line: `event` is the message, `name` the plugin whose
+output it is (absent on Meltano's own lines), `level` and `timestamp` its own. Every
+figure and every line shown to people is read from these fields, never from a console
+layout.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+MELTANO = "meltano"
+
+
+@dataclass(frozen=True)
+class OutputLine:
+    plugin: str  # "meltano" for Meltano's own lines, "" for a line that is not JSON
+    message: str
+    level: str
+    timestamp: str
+
+    @classmethod
+    def parse(cls, line: str) -> OutputLine:
+        text = line.rstrip("\n")
+        try:
+            record = json.loads(text)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict):
+            # Not Meltano's: something printed before its logging was set up (a crash trace).
+            return cls("", text, "info", "")
+        return cls(
+            plugin=str(record.get("name", MELTANO)),
+            message=str(record.get("event", "")),
+            level=str(record.get("level", "info")),
+            timestamp=str(record.get("timestamp", "")),
+        )
+
+    def text(self) -> str:
+        """The line for people (the run's text log): time, level, plugin, message."""
+        return f"{self.timestamp} [{self.level:<8}] {self.plugin} {self.message}".lstrip()

@@ -1,0 +1,41 @@
+"""Unit tests: Meltano's JSON log lines, and the extract-load figures read from them."""
+
+from __future__ import annotations
+
+import json
+
+from orchestrate.figures import extract_figures
+from orchestrate.meltano_log import OutputLine
+
+
+def plugin_line(name: str, message: str) -> str:
+    return json.dumps({"stdio": "stderr", "cmd_type": "elb", "name": name, "event": message, "level": "info",
+                       "timestamp": "2026-12-01T06:00:01.000000Z"}) + "\n"
+
+
+def test_a_plugin_line_keeps_its_plugin_and_message() -> None:
+    line = OutputLine.parse(plugin_line("tap-moovitamix", "event=progress stream=tracks pages_read=3"))
+    assert (line.plugin, line.message, line.level) == ("tap-moovitamix", "event=progress stream=tracks pages_read=3",
+                                                       "info")
+    assert line.text() == (
+        "2026-12-01T06:00:01.000000Z [info    ] tap-moovitamix event=progress stream=tracks pages_read=3")
+
+
+def test_meltanos_own_line_and_a_foreign_line() -> None:
+    own = OutputLine.parse(json.dumps({"event": "Block run completed", "level": "error", "timestamp": "t"}))
+    assert (own.plugin, own.message, own.level) == ("meltano", "Block run completed", "error")
+    foreign = OutputLine.parse("Traceback (most recent call last):\n")
+    assert (foreign.plugin, foreign.message) == ("", "Traceback (most recent call last):")
+
+
+def test_extract_figures_from_the_json_log() -> None:
+    metric = {"type": "counter", "metric": "record_count", "value": 200, "tags": {"stream": "tracks"}}
+    lines = [OutputLine.parse(text) for text in (
+        plugin_line("tap-moovitamix", "event=stream_complete stream=tracks records=200 pages=2 retries=1 http_429=0"
+                                      " rejected=0"),
+        plugin_line("target-postgres", f"METRIC: {json.dumps(metric)}"),
+        plugin_line("target-postgres", f"METRIC: {json.dumps({**metric, 'value': 50})}"),
+    )]
+    figures = {(f.subject, f.metric): f.value for f in extract_figures("el", lines)}
+    assert figures == {("tracks", "records_read"): 200, ("tracks", "pages"): 2, ("tracks", "retries"): 1,
+                       ("tracks", "http_429"): 0, ("tracks", "rejected"): 0, ("tracks", "records_loaded"): 250}
