@@ -303,6 +303,23 @@ def test_identity_reset_keeps_both_identities(scenario: Scenario) -> None:
     assert "ids redrawn" in result.stdout + result.stderr or "remembered from last run" in result.stdout + result.stderr
 
 
+def test_another_source_is_read_in_full_whatever_the_bookmark(scenario: Scenario) -> None:
+    """The same warehouse and state pointed at another API (another URL, a bigger source of
+    the same seed): its records older than the first source's bookmark must load too."""
+    first = scenario.serve(MOOVITAMIX_API_DAY="1")
+    succeeded(scenario.run(first))
+    first.stop()
+    second = scenario.serve(MOOVITAMIX_API_RECORDS="600", MOOVITAMIX_API_DAY="1")
+    result = scenario.run(second)
+    succeeded(result)
+    before, after = el.truth(first.settings, 1), el.truth(second.settings, 1)
+    with scenario.connect() as connection:
+        # Every record of the second source, as it serves it; the first's others stay.
+        el.assert_raw_equals(connection, {stream: {**before[stream], **after[stream]} for stream in el.STREAMS})
+        el.assert_bookmarks_not_ahead(connection, scenario.meltano_db, after)
+    assert "the bookmark was written for source" in result.stdout + result.stderr
+
+
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
