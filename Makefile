@@ -34,7 +34,7 @@ TEST_WAREHOUSE_PORT ?= 5434
 TEST_ENV := WAREHOUSE_PORT=$(TEST_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.pgdata-test
 
 MELTANO_FILES := meltano.yml $(wildcard */*.meltano.yml) \
-	extract/tap-moovitamix/pyproject.toml ml/pyproject.toml
+	extract/tap-moovitamix/pyproject.toml extract/bookmark-guard/pyproject.toml ml/pyproject.toml
 
 .PHONY: help install run test lint start db-url mlflow-ui docs quality stop clean bench bench-api bench-el
 
@@ -85,6 +85,7 @@ test: $(TEST_PREREQS)
 	$(PY) -m pytest -q benchmarks || status=1; \
 	$(PY) -m pytest -q orchestrate/tests || status=1; \
 	(cd extract/tap-moovitamix && $(CURDIR)/$(TAP_VENV)/bin/python -m pytest -q tests) || status=1; \
+	(cd extract/bookmark-guard && $(CURDIR)/$(PY) -m pytest -q tests) || status=1; \
 	$(TEST_ENV) SODA_BIN=$(CURDIR)/$(SODA_VENV)/bin/soda $(PY) -m pytest -q quality/tests || status=1; \
 	$(TEST_ENV) $(PY) -m pytest -q transform/tests_integration || status=1; \
 	$(TEST_ENV) $(ML_VENV)/bin/python -m pytest -q ml/tests || status=1; \

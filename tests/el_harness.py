@@ -153,17 +153,19 @@ def meltano_command(*args: str) -> list[str]:
 
 
 def run_pipeline(
-    env: Mapping[str, str], log_path: Path, *, force: bool = False, timeout: float = 180
+    env: Mapping[str, str], log_path: Path, *, force: bool = False, guard: bool = False, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
-    """`meltano run tap-moovitamix target-postgres`, its whole output kept in log_path.
+    """`meltano run tap-moovitamix target-postgres`, its whole output kept in log_path;
+    `guard`: after `bookmark-guard`, as the daily job runs it.
 
     `force`: after a SIGKILLed run, Meltano's system DB still says that run is going on
     and refuses another one for 5 minutes (until it calls it stale); `--force` is what
     an operator re-running at once would use. The next day's run needs nothing.
     """
     extra = ("--force",) if force else ()
+    first = ("bookmark-guard",) if guard else ()
     result = subprocess.run(
-        meltano_command("run", *extra, "tap-moovitamix", "target-postgres"),
+        meltano_command("run", *extra, *first, "tap-moovitamix", "target-postgres"),
         cwd=PROJECT_ROOT,
         env=dict(env),
         capture_output=True,

@@ -60,11 +60,12 @@ class Scenario:
     def pipeline_env(self, api: el.StandIn, **tap_env: str) -> dict[str, str]:
         return el.pipeline_env(self.env, api.url, TAP_MOOVITAMIX_PAGE_SIZE=PAGE_SIZE, **tap_env)
 
-    def run(self, api: el.StandIn, *, force: bool = False, **tap_env: str) -> subprocess.CompletedProcess[str]:
+    def run(self, api: el.StandIn, *, force: bool = False, guard: bool = False,
+            **tap_env: str) -> subprocess.CompletedProcess[str]:
         self.runs += 1
         with self.pipeline_log.open("a") as log:
             log.write(f"\n===== run {self.runs} against {api.url} {tap_env} =====\n")
-        return el.run_pipeline(self.pipeline_env(api, **tap_env), self.pipeline_log, force=force)
+        return el.run_pipeline(self.pipeline_env(api, **tap_env), self.pipeline_log, force=force, guard=guard)
 
     def connect(self) -> psycopg.Connection:
         return connect(self.postgres, self.database)
@@ -318,6 +319,27 @@ def test_another_source_is_read_in_full_whatever_the_bookmark(scenario: Scenario
         el.assert_raw_equals(connection, {stream: {**before[stream], **after[stream]} for stream in el.STREAMS})
         el.assert_bookmarks_not_ahead(connection, scenario.meltano_db, after)
     assert "the bookmark was written for source" in result.stdout + result.stderr
+
+
+def test_a_lost_table_is_read_in_full_whatever_the_bookmark(scenario: Scenario) -> None:
+    """raw.tracks dropped, raw.users emptied: the guard drops their bookmarks, the next run
+    reads them in full; listen_history, whole, keeps its bookmark and reads nothing."""
+    api = scenario.serve()
+    succeeded(scenario.run(api))
+    with scenario.connect() as connection:
+        connection.execute("drop table raw.tracks")
+        connection.execute("truncate raw.users")
+    result = scenario.run(api, guard=True)
+    succeeded(result)
+    expected = el.truth(api.settings)
+    with scenario.connect() as connection:
+        el.assert_raw_equals(connection, expected)
+        el.assert_bookmarks_not_ahead(connection, scenario.meltano_db, expected)
+    output = result.stdout + result.stderr
+    assert "event=bookmarks_dropped" in output and "streams=tracks,users" in output
+    emitted = el.emitted_counts(output)
+    assert (emitted["tracks"], emitted["users"], emitted.get("listen_history", 0)) == (
+        len(expected["tracks"]), len(expected["users"]), 0)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:

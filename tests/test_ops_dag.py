@@ -80,8 +80,8 @@ def test_dag_defines_the_job_steps_in_order_with_retries(dag: RecordedDag) -> No
     tasks = job_tasks("daily")
     assert [task.task_id for task in dag.tasks] == [step_name(task) for task in tasks]
     assert [task.task_id for task in dag.tasks] == [
-        "tap_moovitamix_target_postgres", "dbt_postgres_freshness", "dbt_postgres_build", "soda_verify_all",
-        "recommender_run",
+        "bookmark_guard", "tap_moovitamix_target_postgres", "dbt_postgres_freshness", "dbt_postgres_build",
+        "soda_verify_all", "recommender_run",
     ]
     # A chain: each step's only downstream is the next one, the last has none.
     for upstream, downstream in zip(dag.tasks, dag.tasks[1:], strict=False):

@@ -3,7 +3,7 @@ alert of a failed run delivered to a local receiver, progress and JSON logs, one
 a time, and a killed run that does not block the next one.
 
 These run `python -m orchestrate.run_daily --task "tap-moovitamix target-postgres"` (the
-first task of the job, as an orchestrator calls it) on 200 records: the whole job is
+extract-load task of the job, as an orchestrator calls it) on 200 records: the whole job is
 covered by tests/test_daily_job.py.
 """
 
@@ -26,7 +26,7 @@ from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres
 from orchestrate.run_daily import EXIT_LOCKED
 from tests.conftest import AlertReceiver
 
-EXTRACT_LOAD = job_tasks()[0]
+EXTRACT_LOAD = next(task for task in job_tasks() if task.startswith("tap-"))
 
 
 def run_daily(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -63,7 +63,7 @@ def test_a_step_records_its_figures_shows_progress_and_logs_json(
         assert figures[(stream, "records_loaded")] == 200
         assert figures[(f"raw.{stream}", "rows")] == 200
     # Progress on the console: which step, and how far each stream is.
-    assert f"▶ step 1 {EXTRACT_LOAD}" in result.stdout
+    assert f"▶ step {job_tasks().index(EXTRACT_LOAD) + 1} {EXTRACT_LOAD}" in result.stdout
     assert "tracks: 200 rows loaded" in result.stdout
     assert "tap_moovitamix_target_postgres   success" in result.stdout
     # The run's structured log: JSON lines, every one with the run id.

@@ -1,0 +1,1 @@
+"""Bookmarks that say more than the warehouse holds are dropped before the extract-load."""
