@@ -89,7 +89,10 @@ def test_workflow_tests_on_push_and_runs_the_daily_job_in_prod_on_a_cron() -> No
     assert "push" in test["if"] and any("make test" in step.get("run", "") for step in test["steps"])
     assert "schedule" in daily["if"] and daily["environment"] == "prod"
     assert daily["env"]["MELTANO_ENVIRONMENT"] == "prod"
-    assert any("orchestrate.run_daily" in step.get("run", "") for step in daily["steps"])
+    assert any(step.get("run", "").startswith("make run") for step in daily["steps"])
+    kept = next(step for step in daily["steps"] if step.get("uses", "").startswith("actions/upload-artifact"))
+    for folder in (".logs/", "transform/target/run_results.json", "transform/target/sources.json"):
+        assert folder in kept["with"]["path"]
     for name in ("WAREHOUSE_PASSWORD", "ALERT_WEBHOOK_URL", "MOOVITAMIX_API_URL", "PII_SALT"):
         assert daily["env"][name] == f"${{{{ secrets.{name} }}}}"
 
