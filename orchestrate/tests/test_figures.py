@@ -6,7 +6,9 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from orchestrate.figures import soda_figures
+import pytest
+
+from orchestrate.figures import freshness_figures, soda_figures
 from orchestrate.ledger import Figure
 
 STARTED = dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.UTC)
@@ -64,3 +66,25 @@ def test_no_results_file_means_no_figure(tmp_path: Path) -> None:
     assert soda_figures("soda_verify_all", tmp_path, STARTED) == []
     (tmp_path / "soda-results.json").write_text("{not json")
     assert soda_figures("soda_verify_all", tmp_path, STARTED) == []
+
+
+def test_freshness_figures_come_from_dbts_sources_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path))
+    criteria = {"warn_after": {"count": 26, "period": "hour"}, "error_after": {"count": 7, "period": "day"}}
+    (tmp_path / "sources.json").write_text(json.dumps({
+        "metadata": {"generated_at": (STARTED + dt.timedelta(seconds=5)).isoformat().replace("+00:00", "Z")},
+        "results": [
+            {"unique_id": "source.moovitamix.moovitamix.users", "status": "warn",
+             "max_loaded_at_time_ago_in_s": 30 * 3600.0, "criteria": criteria},
+            {"unique_id": "source.moovitamix.moovitamix.tracks", "status": "pass",
+             "max_loaded_at_time_ago_in_s": 1800.0, "criteria": criteria},
+        ],
+    }))
+    figures = {(f.subject, f.metric): (f.value, f.detail) for f in freshness_figures("fresh", STARTED)}
+    assert figures == {
+        ("raw.users", "hours_since_load"): (30.0, "warn"),
+        ("raw.users", "freshness_warn_after_hours"): (26.0, None),
+        ("raw.tracks", "hours_since_load"): (0.5, "pass"),
+        ("raw.tracks", "freshness_warn_after_hours"): (26.0, None),
+    }
+    assert freshness_figures("fresh", STARTED + dt.timedelta(minutes=1)) == []  # an older file: not this step's
