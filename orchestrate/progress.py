@@ -54,9 +54,9 @@ class Progress:
             return (f"{fields.get('stream')}: {verdict} · {fields.get('records')} records, {fields.get('pages')} pages,"
                     f" {fields.get('retries', 0)} retries, {fields.get('http_429', 0)} HTTP 429,"
                     f" {fields.get('rejected', 0)} rejected")
-        if plugin == "recommender" and event:
+        if plugin in ("recommender", "bookmark-guard") and event:
             details = " ".join(f"{k}={v}" for k, v in fields.items() if k not in ("event", "ts", "level"))
-            return f"recommender: {event} {details}".rstrip()
+            return f"{plugin}: {event} {details}".rstrip()
         if metric := METRIC.search(message):
             body = json.loads(metric["json"])
             stream = body.get("tags", {}).get("stream")
