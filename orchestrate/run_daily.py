@@ -76,6 +76,7 @@ def stand_in_api(runlog: RunLog) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     log_path = PROJECT_ROOT / ".logs" / "api.log"
+    log_path.parent.mkdir(exist_ok=True)
     with log_path.open("w") as api_log:
         server = subprocess.Popen(
             [sys.executable, "-m", "api"], cwd=PROJECT_ROOT, stdout=api_log, stderr=subprocess.STDOUT
