@@ -50,10 +50,12 @@ class Scenario:
     def pipeline_log(self) -> Path:
         return self.workdir / "pipeline.log"
 
-    def serve(self, **api_env: str) -> el.StandIn:
-        """Start a stand-in with these MOOVITAMIX_API_* settings (records and seed fixed here)."""
+    def serve(self, *, at: el.StandIn | None = None, **api_env: str) -> el.StandIn:
+        """Start a stand-in with these MOOVITAMIX_API_* settings (records and seed fixed here);
+        `at`: on the URL of that (stopped) one: the same API restarted, not another source."""
         settings = {"MOOVITAMIX_API_RECORDS": RECORDS, "MOOVITAMIX_API_RETRY_AFTER": "1", **api_env}
-        api = el.StandIn(port=free_port(), log_path=self.workdir / f"api-{len(self.apis)}.log", env=settings)
+        port = at.port if at else free_port()
+        api = el.StandIn(port=port, log_path=self.workdir / f"api-{len(self.apis)}.log", env=settings)
         self.apis.append(api)
         return api.start()
 
@@ -240,7 +242,7 @@ def test_too_many_rejects_fail_the_run_and_leave_a_consistent_warehouse(scenario
     # The source is fixed: the next run completes the warehouse. Records rejected by a stream
     # that completed (within its ratio) are behind its bookmark: by design they stay in
     # raw.rejected_records only; the failed stream's rejects are read again and loaded.
-    fixed = scenario.serve()
+    fixed = scenario.serve(at=faulty)
     succeeded(scenario.run(fixed))
     completed = {stream for stream, value in bookmarks.items() if value is not None}
     behind = {stream: rejected[stream] if stream in completed else set() for stream in el.STREAMS}
@@ -253,8 +255,9 @@ def test_too_many_rejects_fail_the_run_and_leave_a_consistent_warehouse(scenario
 
 
 def test_three_successive_days_then_a_rerun(scenario: Scenario) -> None:
+    api = None
     for day in range(3):
-        api = scenario.serve(MOOVITAMIX_API_DAY=str(day))
+        api = scenario.serve(at=api, MOOVITAMIX_API_DAY=str(day))
         result = scenario.run(api)
         succeeded(result)
         expected = el.truth(api.settings, day)
@@ -285,7 +288,8 @@ def test_identity_reset_keeps_both_identities(scenario: Scenario) -> None:
     first = scenario.serve(MOOVITAMIX_API_RECORDS="400", MOOVITAMIX_API_UNIVERSE="0")
     succeeded(scenario.run(first))
     first.stop()
-    second = scenario.serve(MOOVITAMIX_API_RECORDS="400", MOOVITAMIX_API_UNIVERSE="1")
+    # The same API restarted (same URL): its ids redrawn.
+    second = scenario.serve(at=first, MOOVITAMIX_API_RECORDS="400", MOOVITAMIX_API_UNIVERSE="1")
     result = scenario.run(second)
     succeeded(result)
 
@@ -395,7 +399,7 @@ def test_killed_run_then_api_gone_then_resume_is_exact(scenario: Scenario) -> No
         el.assert_bookmarks_not_ahead(connection, scenario.meltano_db, expected)
 
     # 3. API back, plain run: the warehouse is exactly the truth, nothing doubled.
-    back = scenario.serve()
+    back = scenario.serve(at=api)
     succeeded(scenario.run(back, force=True))
     assert api.data_requests() > start, "the API was killed before the second run read anything"
     with scenario.connect() as connection:
