@@ -131,9 +131,13 @@ def _document_since(path: Path, started: dt.datetime) -> dict | None:
     return document
 
 
+def dbt_target() -> Path:
+    """Where dbt writes its artifacts (DBT_TARGET_PATH, as dbt itself reads it)."""
+    return Path(os.environ.get("DBT_TARGET_PATH", PROJECT_ROOT / "transform" / "target"))
+
+
 def dbt_figures(step: str, step_started: dt.datetime) -> list[Figure]:
-    target = Path(os.environ.get("DBT_TARGET_PATH", PROJECT_ROOT / "transform" / "target"))
-    document = _document_since(target / "run_results.json", step_started)
+    document = _document_since(dbt_target() / "run_results.json", step_started)
     if document is None:  # no build, or a previous build's file: no figure rather than a stale one
         return []
     counts: dict[str, float] = {}
@@ -152,8 +156,7 @@ def dbt_figures(step: str, step_started: dt.datetime) -> list[Figure]:
 
 def freshness_figures(step: str, step_started: dt.datetime) -> list[Figure]:
     """Per source: hours since its last load (detail: dbt's status) and its warn_after in hours."""
-    target = Path(os.environ.get("DBT_TARGET_PATH", PROJECT_ROOT / "transform" / "target"))
-    document = _document_since(target / "sources.json", step_started)
+    document = _document_since(dbt_target() / "sources.json", step_started)
     if document is None:
         return []
     figures: list[Figure] = []

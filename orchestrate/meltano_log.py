@@ -1,17 +1,15 @@
 """One line of `meltano --log-format=json`: Meltano's own events and its plugins' output.
 
 Meltano writes one JSON object per line: `event` is the message, `name` the plugin whose
-output it is (absent on Meltano's own lines), `level` and `timestamp` its own. Every
-figure and every line shown to people is read from these fields, never from a console
-layout.
+output it is (absent on Meltano's own lines), `level` and `timestamp` its own. Lines are
+told apart by these fields, never by Meltano's console layout; a plugin's own message
+(the tap's `event=` fields, the SDK's `METRIC:` JSON) is read from `event`.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-
-MELTANO = "meltano"
 
 
 @dataclass(frozen=True)
@@ -32,7 +30,7 @@ class OutputLine:
             # Not Meltano's: something printed before its logging was set up (a crash trace).
             return cls("", text, "info", "")
         return cls(
-            plugin=str(record.get("name", MELTANO)),
+            plugin=str(record.get("name", "meltano")),
             message=str(record.get("event", "")),
             level=str(record.get("level", "info")),
             timestamp=str(record.get("timestamp", "")),
