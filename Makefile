@@ -12,17 +12,9 @@ TAP_VENV := .meltano/extractors/tap-moovitamix/venv
 ML_VENV := .meltano/utilities/recommender/venv
 SODA_VENV := .meltano/utilities/soda/venv
 
-# The warehouse every step reads and writes; the defaults are the project-local server.
-export WAREHOUSE_HOST ?= 127.0.0.1
-export WAREHOUSE_PORT ?= 5433
-export WAREHOUSE_USER ?= moovitamix
-# The local server trusts 127.0.0.1 and ignores it; target-postgres insists on one.
-export WAREHOUSE_PASSWORD ?= local-dev-only
-export WAREHOUSE_DB ?= moovitamix
-export MOOVITAMIX_API_PORT ?= 8000
-export MOOVITAMIX_HOME := $(CURDIR)
-export MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/.mlflow/mlflow.db
-export MLFLOW_ARTIFACT_ROOT ?= $(CURDIR)/.mlflow/artifacts
+# The warehouse every step reads and writes (WAREHOUSE_*) comes from the shell, else from
+# `.env`, which `make install` writes for the project-local server and Meltano reads.
+MOOVITAMIX_API_PORT ?= 8000
 MLFLOW_UI_PORT ?= 5000
 # Offline machine: telemetry would only make each call wait on an unreachable host.
 export SODA_CORE_TELEMETRY_ENABLED := false
@@ -62,9 +54,14 @@ $(VENV)/.installed: requirements.txt api/requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $@
 
-.meltano/.installed: $(VENV)/.installed $(MELTANO_FILES)
-	$(MELTANO) install
+# Meltano's system database is the warehouse (meltano.yml), which need not run yet:
+# installing plugins records nothing there, so a throwaway one serves.
+.meltano/.installed: $(VENV)/.installed $(MELTANO_FILES) .env
+	MELTANO_DATABASE_URI=sqlite:///$(CURDIR)/.meltano/install.db $(MELTANO) install
 	touch $@
+
+.env: | $(VENV)/.installed
+	$(PY) -m orchestrate.local_postgres dotenv
 
 # Test-only extras go into the plugins' own venvs, where their code runs.
 .meltano/.test-installed: .meltano/.installed
@@ -114,12 +111,10 @@ db-url: $(VENV)/.installed
 	@$(PY) -m orchestrate.local_postgres url
 
 mlflow-ui: .meltano/.installed
-	mkdir -p .mlflow
-	$(ML_VENV)/bin/mlflow ui --workers 1 --host 127.0.0.1 --port $(MLFLOW_UI_PORT) \
-		--backend-store-uri $(MLFLOW_TRACKING_URI) --default-artifact-root $(MLFLOW_ARTIFACT_ROOT)
+	$(MELTANO) invoke recommender mlflow-ui --port $(MLFLOW_UI_PORT)
 
 quality: .meltano/.installed
-	@case "$(WAREHOUSE_HOST)" in 127.0.0.1|localhost) $(PY) -m orchestrate.local_postgres start ;; esac
+	@$(PY) -m orchestrate.local_postgres start
 	quality/run_quality.sh
 
 docs: .meltano/.installed
@@ -133,5 +128,5 @@ stop:
 	fi
 
 clean: stop
-	rm -rf $(VENV) .meltano .pgdata .pgdata-* .mlflow .spark .logs reports \
+	rm -rf $(VENV) .meltano .env .pgdata .pgdata-* .mlflow .spark .logs reports \
 		transform/target transform/logs quality/output

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import psycopg
 
+from orchestrate.local_postgres import MELTANO_SCHEMA
 from orchestrate.summary import warehouse_url
 
 SCHEMA_SQL = """
@@ -122,6 +123,9 @@ class Ledger:
             who = f"run {holder[0]} (started {holder[1]:%Y-%m-%d %H:%M:%S %Z})" if holder else "another run"
             raise RunLocked(f"{who} is still running the daily job on this warehouse; not starting a second one")
         self.connection.execute(SCHEMA_SQL)
+        # Meltano's system database (meltano.yml) lives in the warehouse too, in a schema
+        # Meltano does not create: any warehouse the job meets gets it here.
+        self.connection.execute(f"create schema if not exists {MELTANO_SCHEMA}")
         # Holding the lock proves that no other run is alive: rows still 'running' are
         # what a killed run left behind.
         self.connection.execute(

@@ -1,13 +1,18 @@
 """The project-local Postgres warehouse: a real server, no Docker, data inside the project.
 
-    python -m orchestrate.local_postgres start|stop|status|url
+    python -m orchestrate.local_postgres start|stop|status|url|dotenv
 
-Settings (environment variables):
+Settings (environment variables, else the project's `.env`, else the defaults below):
     WAREHOUSE_PORT       TCP port on 127.0.0.1 (default 5433, so a system Postgres on 5432 is left alone)
     WAREHOUSE_DATA_DIR   cluster directory (default <project>/.pgdata)
     WAREHOUSE_USER       superuser created by initdb (default moovitamix)
     WAREHOUSE_DB         database created on first start (default moovitamix)
     PG_BIN               directory of initdb/pg_ctl (default: newest /usr/lib/postgresql/*/bin)
+
+`dotenv` writes the project's `.env` (git-ignored, mode 0600) with this server's
+connection, unless it exists: Meltano reads that file under whatever the shell sets, so
+`meltano run daily` from a plain shell reaches this server, and its system database
+(state, runs) is the warehouse's schema `meltano` (meltano.yml, `database_uri`).
 
 The server listens on 127.0.0.1 only, with trust authentication: it is a developer's
 sandbox. Its memory, parallelism and WAL settings are derived from the machine at each
@@ -21,15 +26,60 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import secrets
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from dotenv import dotenv_values
+
 from orchestrate.startup import StartupError, last_line, log, port_in_use
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DOTENV = PROJECT_ROOT / ".env"
+# The local server's connection: what `.env` says when nothing else does.
+LOCAL_DEFAULTS = {
+    "WAREHOUSE_HOST": "127.0.0.1",
+    "WAREHOUSE_PORT": "5433",
+    "WAREHOUSE_USER": "moovitamix",
+    "WAREHOUSE_DB": "moovitamix",
+}
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+# Meltano's system database lives in this schema of the warehouse (meltano.yml).
+MELTANO_SCHEMA = "meltano"
+
+
+def warehouse_is_local() -> bool:
+    """Whether the configured warehouse is this project's server (else nothing to start)."""
+    return os.environ.get("WAREHOUSE_HOST", LOCAL_DEFAULTS["WAREHOUSE_HOST"]) in LOCAL_HOSTS
+
+
+def load_dotenv() -> None:
+    """The project's `.env` under the process environment, as Meltano layers them."""
+    if DOTENV.exists():
+        for name, value in dotenv_values(DOTENV).items():
+            if value is not None:
+                os.environ.setdefault(name, value)
+
+
+def write_dotenv() -> None:
+    """The local server's connection for Meltano and every step; an existing file is kept."""
+    if DOTENV.exists():
+        log("dotenv.kept", path=str(DOTENV))
+        return
+    lines = [
+        "# Written by `make install` for the project-local warehouse; never committed.",
+        "# Meltano reads it under the shell's variables: export WAREHOUSE_* to go elsewhere.",
+        *(f"{name}={value}" for name, value in LOCAL_DEFAULTS.items()),
+        # The local server trusts 127.0.0.1 and ignores it; target-postgres insists on one.
+        f"WAREHOUSE_PASSWORD={secrets.token_urlsafe(24)}",
+    ]
+    descriptor = os.open(DOTENV, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as dotenv:
+        dotenv.write("\n".join(lines) + "\n")
+    log("dotenv.written", path=str(DOTENV))
 
 
 @dataclass(frozen=True)
@@ -42,15 +92,15 @@ class LocalPostgres:
 
     @classmethod
     def from_env(cls) -> LocalPostgres:
-        port_text = os.environ.get("WAREHOUSE_PORT", "5433")
+        port_text = os.environ.get("WAREHOUSE_PORT", LOCAL_DEFAULTS["WAREHOUSE_PORT"])
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise StartupError(f"WAREHOUSE_PORT must be a TCP port number, got {port_text!r}")
         data_dir = Path(os.environ.get("WAREHOUSE_DATA_DIR", PROJECT_ROOT / ".pgdata")).resolve()
         return cls(
             port=int(port_text),
             data_dir=data_dir,
-            user=os.environ.get("WAREHOUSE_USER", "moovitamix"),
-            database=os.environ.get("WAREHOUSE_DB", "moovitamix"),
+            user=os.environ.get("WAREHOUSE_USER", LOCAL_DEFAULTS["WAREHOUSE_USER"]),
+            database=os.environ.get("WAREHOUSE_DB", LOCAL_DEFAULTS["WAREHOUSE_DB"]),
             bin_dir=find_pg_bin(),
         )
 
@@ -161,13 +211,19 @@ class LocalPostgres:
             text=True,
             check=False,
         )
-        if exists.stdout.strip() == "1":
-            return
-        created = subprocess.run(
-            [*psql, f'create database "{self.database}"'], capture_output=True, text=True, check=False
+        if exists.stdout.strip() != "1":
+            created = subprocess.run(
+                [*psql, f'create database "{self.database}"'], capture_output=True, text=True, check=False
+            )
+            if created.returncode != 0:
+                raise StartupError(f"could not create database {self.database}: {last_line(created.stderr)}")
+        # Meltano keeps its state there but does not create the schema of its search_path.
+        psql[psql.index("-d") + 1] = self.database
+        schema = subprocess.run(
+            [*psql, f"create schema if not exists {MELTANO_SCHEMA}"], capture_output=True, text=True, check=False
         )
-        if created.returncode != 0:
-            raise StartupError(f"could not create database {self.database}: {last_line(created.stderr)}")
+        if schema.returncode != 0:
+            raise StartupError(f"could not create schema {MELTANO_SCHEMA}: {last_line(schema.stderr)}")
 
     def stop(self) -> None:
         if not self.is_running():
@@ -246,8 +302,15 @@ def find_pg_bin() -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["start", "stop", "status", "url"])
+    parser.add_argument("action", choices=["start", "stop", "status", "url", "dotenv"])
     action = parser.parse_args(argv).action
+    if action == "dotenv":
+        write_dotenv()
+        return 0
+    load_dotenv()
+    if action == "start" and not warehouse_is_local():
+        log("warehouse.remote", host=os.environ["WAREHOUSE_HOST"])
+        return 0
     try:
         warehouse = LocalPostgres.from_env()
         if action == "start":

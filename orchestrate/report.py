@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 
 from orchestrate.ledger import SCHEMA_SQL
-from orchestrate.local_postgres import PROJECT_ROOT
+from orchestrate.local_postgres import PROJECT_ROOT, load_dotenv
 from orchestrate.summary import connect_warehouse
 
 ASSETS = Path(__file__).with_name("report_assets")
@@ -91,6 +91,7 @@ def write_report(connection: psycopg.Connection, path: Path | None = None) -> Pa
 
 
 def main() -> int:
+    load_dotenv()
     try:
         with connect_warehouse() as connection:
             path = write_report(connection)

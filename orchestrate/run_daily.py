@@ -31,7 +31,7 @@ import requests
 from orchestrate import alerts, figures, health
 from orchestrate.job_definition import DAILY_JOB, job_tasks, step_name
 from orchestrate.ledger import Figure, Ledger, RunLocked
-from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres
+from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres, load_dotenv, warehouse_is_local
 from orchestrate.meltano_log import OutputLine
 from orchestrate.report import write_report
 from orchestrate.runlog import RunLog
@@ -39,7 +39,6 @@ from orchestrate.startup import StartupError, port_in_use, stop_process
 from orchestrate.steps import error_summary, run_task, task_environment
 from orchestrate.summary import print_summary
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another run is going on, try again later
 
 
@@ -181,6 +180,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    load_dotenv()  # the warehouse Meltano will use: the shell's, else the project's .env
     started = time.monotonic()
     run_id = args.run_id or f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}"
     all_tasks = job_tasks(DAILY_JOB)
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "recommender:run" in tasks:
             check_java()
-        if os.environ.get("WAREHOUSE_HOST", "127.0.0.1") in LOCAL_HOSTS:
+        if warehouse_is_local():
             LocalPostgres.from_env().start()
         ledger = Ledger(run_id)
         ledger.acquire()

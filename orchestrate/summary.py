@@ -14,6 +14,8 @@ from pathlib import Path
 
 import psycopg
 
+from orchestrate.local_postgres import LOCAL_DEFAULTS
+
 TABLES = [
     "raw.tracks",
     "raw.users",
@@ -35,10 +37,9 @@ FIGURES = {
 
 
 def warehouse_url() -> str:
-    user = os.environ.get("WAREHOUSE_USER", "moovitamix")
-    host = os.environ.get("WAREHOUSE_HOST", "127.0.0.1")
-    port = os.environ.get("WAREHOUSE_PORT", "5433")
-    return f"postgresql://{user}@{host}:{port}/{os.environ.get('WAREHOUSE_DB', 'moovitamix')}"
+    setting = {**LOCAL_DEFAULTS, **os.environ}
+    user, host, port, database = (setting[f"WAREHOUSE_{name}"] for name in ("USER", "HOST", "PORT", "DB"))
+    return f"postgresql://{user}@{host}:{port}/{database}"
 
 
 def connect_warehouse() -> psycopg.Connection:

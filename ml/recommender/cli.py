@@ -1,9 +1,10 @@
-"""``moovitamix-ml``: the recommender's command line (run, evaluate, serve)."""
+"""``moovitamix-ml``: the recommender's command line (run, evaluate, serve, mlflow-ui)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="the read API on ml.user_recommendations")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8200)
+    ui = sub.add_parser("mlflow-ui", help="the MLflow UI on the tracking store the runs use")
+    ui.add_argument("--port", type=int, default=5000)
     return parser
 
 
@@ -101,6 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 log_level="warning",
                 access_log=False,
             )
+        elif args.command == "mlflow-ui":
+            # One worker: the store is a local SQLite file unless a server is configured.
+            ui_args = ["ui", "--workers", "1", "--host", "127.0.0.1", "--port", str(args.port)]
+            store = ["--backend-store-uri", settings.mlflow_tracking_uri]
+            artifacts = ["--default-artifact-root", settings.mlflow_artifact_location]
+            os.execvp("mlflow", ["mlflow", *ui_args, *store, *artifacts])
         elif args.command == "evaluate":
             from .offline import evaluate_csv, print_result
 
