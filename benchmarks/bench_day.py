@@ -96,9 +96,8 @@ def job_environment(
         MOOVITAMIX_API_PORT=str(api_port),
         MOOVITAMIX_API_RECORDS=str(records),
         MOOVITAMIX_API_DAY=str(day),
-        # Meltano's system database holds its state (bookmarks) and its run records; its
-        # sys dir holds each run's config and catalog: both private, the plugins shared.
-        MELTANO_DATABASE_URI=f"sqlite:///{state / 'meltano' / 'meltano.db'}",
+        # Meltano's state lives in the benchmark's warehouse; its sys dir holds each run's
+        # config and catalog: private too, the plugins shared.
         MELTANO_SYS_DIR_ROOT=str(state / "meltano" / "sys"),
         MLFLOW_TRACKING_URI=f"sqlite:///{state / 'mlflow' / 'mlflow.db'}",
         MLFLOW_ARTIFACT_ROOT=str(state / "mlflow" / "artifacts"),

@@ -45,7 +45,7 @@ import psycopg
 import requests
 
 from benchmarks.stand_in import running_stand_in
-from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres
+from orchestrate.local_postgres import MELTANO_SCHEMA, PROJECT_ROOT, LocalPostgres
 
 DATABASE = "bench_el"
 ENDPOINTS = ("tracks", "users", "listen_history")
@@ -108,6 +108,8 @@ def warehouse() -> Iterator[LocalPostgres]:
         with connect(server, "postgres") as admin:
             admin.execute(f'drop database if exists "{DATABASE}" with (force)')
             admin.execute(f'create database "{DATABASE}"')
+        with connect(server, DATABASE) as fresh:  # Meltano's system database lives there
+            fresh.execute(f"create schema {MELTANO_SCHEMA}")
         yield server
     finally:
         if started_here:
@@ -139,7 +141,6 @@ def pipeline_env(server: LocalPostgres, api_url: str, workdir: Path, page_size: 
         WAREHOUSE_USER=server.user,
         WAREHOUSE_PASSWORD=env.get("WAREHOUSE_PASSWORD", "local-dev-only"),
         WAREHOUSE_DB=DATABASE,
-        MELTANO_DATABASE_URI=f"sqlite:///{workdir}/meltano.db",
         MELTANO_SYS_DIR_ROOT=str(private_sys_dir(workdir)),
         MELTANO_SEND_ANONYMOUS_USAGE_STATS="false",
         TAP_MOOVITAMIX_API_URL=api_url,

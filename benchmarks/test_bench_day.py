@@ -38,7 +38,7 @@ def test_job_environment_keeps_every_store_in_the_state_dir_and_drops_what_would
     assert (env["MOOVITAMIX_API_RECORDS"], env["MOOVITAMIX_API_DAY"], env["MOOVITAMIX_API_PORT"]) == (
         "5000", "1", "8062")
     assert (env["WAREHOUSE_PORT"], env["WAREHOUSE_DATA_DIR"]) == ("5462", "/tmp/bench/pgdata")
-    for name in ("MELTANO_DATABASE_URI", "MELTANO_SYS_DIR_ROOT", "MLFLOW_TRACKING_URI", "MLFLOW_ARTIFACT_ROOT",
+    for name in ("MELTANO_SYS_DIR_ROOT", "MLFLOW_TRACKING_URI", "MLFLOW_ARTIFACT_ROOT",
                  "DBT_TARGET_PATH", "DBT_LOG_PATH", "RUN_LOG_DIR", "REPORT_PATH", "SPARK_LOCAL_DIRS"):
         assert "/tmp/bench/" in env[name], name
     assert env["MOOVITAMIX_HOME"] == str(PROJECT_ROOT)

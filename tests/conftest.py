@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres
+from orchestrate.local_postgres import MELTANO_SCHEMA, PROJECT_ROOT, LocalPostgres
 
 os.environ.setdefault("WAREHOUSE_PORT", "5434")
 os.environ.setdefault("WAREHOUSE_DATA_DIR", str(PROJECT_ROOT / ".pgdata-test"))
@@ -51,9 +51,12 @@ def connect(server: LocalPostgres, database: str) -> psycopg.Connection:
 
 
 def recreate_database(server: LocalPostgres, database: str) -> None:
+    """An empty database, ready for Meltano (its system database lives in the warehouse)."""
     with connect(server, "postgres") as admin:
         admin.execute(f'drop database if exists "{database}" with (force)')
         admin.execute(f'create database "{database}"')
+    with connect(server, database) as fresh:
+        fresh.execute(f"create schema {MELTANO_SCHEMA}")
 
 
 def job_environment(tmp_path: Path, database: str) -> dict[str, str]:
@@ -61,7 +64,6 @@ def job_environment(tmp_path: Path, database: str) -> dict[str, str]:
     env = {
         **os.environ,
         "WAREHOUSE_DB": database,
-        "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path}/meltano.db",
         "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db",
         "MLFLOW_ARTIFACT_ROOT": str(tmp_path / "mlflow-artifacts"),
         "DBT_TARGET_PATH": str(tmp_path / "dbt-target"),

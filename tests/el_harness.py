@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -201,18 +200,16 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=30)
 
 
-def bookmarks(meltano_db: Path) -> dict[str, dict[str, Any]]:
-    """The state Meltano will hand the next run, read from its system DB.
+def bookmarks(connection: psycopg.Connection) -> dict[str, dict[str, Any]]:
+    """The state Meltano will hand the next run, read from its system DB: the warehouse.
 
     Meltano merges `partial_state` over `completed_state` when a run starts, so both count.
     """
-    if not meltano_db.exists():
+    if connection.execute("select to_regclass('meltano.state')").fetchone()[0] is None:
         return {}
-    with sqlite3.connect(meltano_db) as db:
-        tables = {row[0] for row in db.execute("select name from sqlite_master where type = 'table'")}
-        if "state" not in tables:
-            return {}
-        row = db.execute("select completed_state, partial_state from state where state_id = ?", (STATE_ID,)).fetchone()
+    row = connection.execute(
+        "select completed_state, partial_state from meltano.state where state_id = %s", (STATE_ID,)
+    ).fetchone()
     if row is None:
         return {}
     merged: dict[str, dict[str, Any]] = {}
@@ -366,7 +363,6 @@ def assert_raw_equals(
 
 def assert_bookmarks_not_ahead(
     connection: psycopg.Connection,
-    meltano_db: Path,
     expected: Mapping[str, Mapping[Key, Row]],
     excused: Mapping[str, set[Key]] | None = None,
 ) -> dict[str, str | None]:
@@ -376,7 +372,7 @@ def assert_bookmarks_not_ahead(
     newer than the bookmark, so anything at or below it must already be in the warehouse.
     `excused`: records rejected (raw.rejected_records) by a stream that completed.
     """
-    state = bookmarks(meltano_db)
+    state = bookmarks(connection)
     found: dict[str, str | None] = {}
     for stream in STREAMS:
         value = state.get(stream, {}).get("replication_key_value")

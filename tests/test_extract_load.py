@@ -43,10 +43,6 @@ class Scenario:
     runs: int = 0
 
     @property
-    def meltano_db(self) -> Path:
-        return self.workdir / "meltano.db"
-
-    @property
     def pipeline_log(self) -> Path:
         return self.workdir / "pipeline.log"
 
@@ -147,7 +143,7 @@ def test_fault_kind_loads_exactly_the_truth(scenario: Scenario, kind: str) -> No
     with scenario.connect() as connection:
         el.assert_raw_equals(connection, expected)
         assert connection.execute("select count(*) from raw.rejected_records").fetchone()[0] == 0
-        bookmarks = el.assert_bookmarks_not_ahead(connection, scenario.meltano_db, expected)
+        bookmarks = el.assert_bookmarks_not_ahead(connection, expected)
     # A complete run advances every bookmark to the newest updated_at it loaded.
     for stream in el.STREAMS:
         newest = max(row["updated_at"] for row in expected[stream].values())
@@ -210,7 +206,7 @@ def test_bad_records_go_to_rejected_records(scenario: Scenario) -> None:
         # Everything else exactly as served, but histories the contract lets through broken.
         rejected["listen_history"] |= broken_but_accepted(connection, expected)
         el.assert_raw_equals(connection, expected, excused=rejected)
-        el.assert_bookmarks_not_ahead(connection, scenario.meltano_db, expected, excused=rejected)
+        el.assert_bookmarks_not_ahead(connection, expected, excused=rejected)
 
 
 def test_too_many_rejects_fail_the_run_and_leave_a_consistent_warehouse(scenario: Scenario) -> None:
@@ -231,7 +227,7 @@ def test_too_many_rejects_fail_the_run_and_leave_a_consistent_warehouse(scenario
         rejected = el.rejected_keys(connection, served)
         rejected["listen_history"] |= broken_but_accepted(connection, expected)
         # Whatever was loaded is served data, never duplicated; no bookmark is ahead of it.
-        bookmarks = el.assert_bookmarks_not_ahead(connection, scenario.meltano_db, expected, excused=rejected)
+        bookmarks = el.assert_bookmarks_not_ahead(connection, expected, excused=rejected)
         assert bookmarks[failed_stream] is None, f"{failed_stream} failed but its bookmark moved"
         for stream in el.STREAMS:
             if el.table_exists(connection, stream):
@@ -248,7 +244,7 @@ def test_too_many_rejects_fail_the_run_and_leave_a_consistent_warehouse(scenario
     behind = {stream: rejected[stream] if stream in completed else set() for stream in el.STREAMS}
     with scenario.connect() as connection:
         el.assert_raw_equals(connection, expected, excused=behind)
-        el.assert_bookmarks_not_ahead(connection, scenario.meltano_db, expected, excused=behind)
+        el.assert_bookmarks_not_ahead(connection, expected, excused=behind)
 
 
 # --- days, identity, interruptions ----------------------------------------------------
@@ -263,7 +259,7 @@ def test_three_successive_days_then_a_rerun(scenario: Scenario) -> None:
         expected = el.truth(api.settings, day)
         with scenario.connect() as connection:
             el.assert_raw_equals(connection, expected)
-            el.assert_bookmarks_not_ahead(connection, scenario.meltano_db, expected)
+            el.assert_bookmarks_not_ahead(connection, expected)
         if day > 0:
             # Incremental: only what changed since the day before was extracted.
             emitted = el.emitted_counts(result.stdout + result.stderr)
@@ -321,7 +317,7 @@ def test_another_source_is_read_in_full_whatever_the_bookmark(scenario: Scenario
     with scenario.connect() as connection:
         # Every record of the second source, as it serves it; the first's others stay.
         el.assert_raw_equals(connection, {stream: {**before[stream], **after[stream]} for stream in el.STREAMS})
-        el.assert_bookmarks_not_ahead(connection, scenario.meltano_db, after)
+        el.assert_bookmarks_not_ahead(connection, after)
     assert "the bookmark was written for source" in result.stdout + result.stderr
 
 
@@ -338,7 +334,7 @@ def test_a_lost_table_is_read_in_full_whatever_the_bookmark(scenario: Scenario) 
     expected = el.truth(api.settings)
     with scenario.connect() as connection:
         el.assert_raw_equals(connection, expected)
-        el.assert_bookmarks_not_ahead(connection, scenario.meltano_db, expected)
+        el.assert_bookmarks_not_ahead(connection, expected)
     output = result.stdout + result.stderr
     assert "event=bookmarks_dropped" in output and "streams=tracks,users" in output
     emitted = el.emitted_counts(output)
@@ -382,7 +378,7 @@ def test_killed_run_then_api_gone_then_resume_is_exact(scenario: Scenario) -> No
     with scenario.connect() as connection:
         partial = loaded_rows(scenario)
         assert 0 < partial < sum(len(rows) for rows in expected.values())
-        el.assert_bookmarks_not_ahead(connection, scenario.meltano_db, expected)
+        el.assert_bookmarks_not_ahead(connection, expected)
 
     # 2. The API dies in the middle of the next run: the run fails, nothing is half-recorded.
     start = api.data_requests()
@@ -396,7 +392,7 @@ def test_killed_run_then_api_gone_then_resume_is_exact(scenario: Scenario) -> No
         el.kill_group(process)
     assert process.returncode not in (0, -9), f"the run should fail once the API is gone ({process.returncode})"
     with scenario.connect() as connection:
-        el.assert_bookmarks_not_ahead(connection, scenario.meltano_db, expected)
+        el.assert_bookmarks_not_ahead(connection, expected)
 
     # 3. API back, plain run: the warehouse is exactly the truth, nothing doubled.
     back = scenario.serve(at=api)
@@ -404,4 +400,4 @@ def test_killed_run_then_api_gone_then_resume_is_exact(scenario: Scenario) -> No
     assert api.data_requests() > start, "the API was killed before the second run read anything"
     with scenario.connect() as connection:
         el.assert_raw_equals(connection, expected)
-        el.assert_bookmarks_not_ahead(connection, scenario.meltano_db, expected)
+        el.assert_bookmarks_not_ahead(connection, expected)

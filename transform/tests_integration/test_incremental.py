@@ -30,7 +30,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from orchestrate.local_postgres import LocalPostgres
+from orchestrate.local_postgres import MELTANO_SCHEMA, LocalPostgres
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -166,21 +166,17 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
     env = {
         **os.environ,
         "WAREHOUSE_DB": DATABASE,
-        "MELTANO_DATABASE_URI": f"sqlite:///{tmp}/meltano.db",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     env.pop("MOOVITAMIX_API_URL", None)
-    with psycopg.connect(
-        host=env["WAREHOUSE_HOST"],
-        port=int(env["WAREHOUSE_PORT"]),
-        user=env["WAREHOUSE_USER"],
-        password=env["WAREHOUSE_PASSWORD"],
-        dbname="postgres",
-        autocommit=True,
-    ) as admin:
+    login = {"host": env["WAREHOUSE_HOST"], "port": int(env["WAREHOUSE_PORT"]), "user": env["WAREHOUSE_USER"],
+             "password": env["WAREHOUSE_PASSWORD"], "autocommit": True}
+    with psycopg.connect(dbname="postgres", **login) as admin:
         admin.execute(f'drop database if exists "{DATABASE}" with (force)')
         admin.execute(f'create database "{DATABASE}"')
+    with psycopg.connect(dbname=DATABASE, **login) as fresh:  # Meltano's system database lives there
+        fresh.execute(f"create schema {MELTANO_SCHEMA}")
     yield Warehouse(env=env, target_path=tmp / "target")
     if started_here:
         server.stop()
