@@ -1,4 +1,4 @@
-"""Deployment files: docker-compose.yml, .env.example, the Meltano environments and the
+"""Deployment files: docker-compose.yml, compose.env.example, the Meltano environments and the
 GitHub workflow, checked at the YAML level (no Docker engine, no GitHub runner here).
 `docker compose config` also runs when the compose plugin is installed."""
 
@@ -22,7 +22,7 @@ VARIABLE = re.compile(r"\$\{([A-Z_]+)")
 
 
 def env_example() -> dict[str, str]:
-    lines = (PROJECT_ROOT / ".env.example").read_text().splitlines()
+    lines = (PROJECT_ROOT / "compose.env.example").read_text().splitlines()
     return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
 
 
@@ -43,16 +43,16 @@ def test_compose_is_configured_through_env_and_every_variable_is_documented() ->
     text = (PROJECT_ROOT / "docker-compose.yml").read_text()
     used = set(VARIABLE.findall(text))
     documented = set(env_example())
-    assert used - documented == set(), "variables of docker-compose.yml missing from .env.example"
-    assert COMPOSE["services"]["runner"]["env_file"] == [{"path": ".env", "required": False}]
+    assert used - documented == set(), "variables of docker-compose.yml missing from compose.env.example"
+    assert COMPOSE["services"]["runner"]["env_file"] == [{"path": "compose.env", "required": False}]
     # No secret value is written in the compose file itself.
     assert "WAREHOUSE_PASSWORD: ${WAREHOUSE_PASSWORD:?" in text
 
 
-def test_env_is_ignored_and_env_example_is_not() -> None:
-    check = subprocess.run(["git", "check-ignore", ".env", ".env.example"], cwd=PROJECT_ROOT,
+def test_env_files_are_ignored_and_the_example_is_not() -> None:
+    check = subprocess.run(["git", "check-ignore", ".env", "compose.env", "compose.env.example"], cwd=PROJECT_ROOT,
                            capture_output=True, text=True, check=False)
-    assert check.stdout.split() == [".env"]
+    assert check.stdout.split() == [".env", "compose.env"]
 
 
 @pytest.mark.skipif(
@@ -61,9 +61,9 @@ def test_env_is_ignored_and_env_example_is_not() -> None:
     reason="the docker compose plugin is not installed here (YAML-level checks above still run)",
 )
 def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text((PROJECT_ROOT / ".env.example").read_text())
+    (tmp_path / "compose.env").write_text((PROJECT_ROOT / "compose.env.example").read_text())
     result = subprocess.run(["docker", "compose", "--project-directory", str(PROJECT_ROOT), "--env-file",
-                             str(tmp_path / ".env"), "config", "--quiet"], cwd=PROJECT_ROOT, capture_output=True,
+                             str(tmp_path / "compose.env"), "config", "--quiet"], cwd=PROJECT_ROOT, capture_output=True,
                             text=True, check=False)
     assert result.returncode == 0, result.stderr
 

@@ -7,7 +7,7 @@ Airflow's per-step retries. Each task runs one step through orchestrate/run_dail
 warehouse's advisory lock, so an Airflow run and a `make run` never overlap.
 
 Deploy: put this file in the scheduler's dags folder with MOOVITAMIX_HOME pointing at
-an installed checkout (`make install`), and the prod variables of .env.example in the
+an installed checkout (`make install`), and the prod variables of compose.env.example in the
 worker's environment (MELTANO_ENVIRONMENT=prod, WAREHOUSE_*, MOOVITAMIX_API_URL...).
 """
 
