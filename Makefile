@@ -128,5 +128,5 @@ stop:
 	fi
 
 clean: stop
-	rm -rf $(VENV) .meltano .env .pgdata .pgdata-* .mlflow .spark .logs reports \
+	rm -rf $(VENV) .meltano .env .airflow .pgdata .pgdata-* .mlflow .spark .logs reports \
 		transform/target transform/logs quality/output

@@ -58,6 +58,11 @@ create table if not exists ops.pipeline_figures (
     detail text,
     primary key (run_id, step, subject, metric)
 );
+create table if not exists ops.run_lease (
+    job text primary key,
+    run_id text not null,
+    expires_at timestamptz not null
+);
 create table if not exists ops.pipeline_health (
     run_id text not null references ops.pipeline_runs on delete cascade,
     metric text not null,
@@ -137,6 +142,26 @@ class Ledger:
             "update ops.pipeline_steps set status = 'aborted' where status = 'running' and run_id <> %s",
             (self.run_id,),
         )
+
+    def take_lease(self, job: str, hours: float) -> None:
+        """The job's lease, taken or renewed for this run. An orchestrator runs one task per
+        process and holds the advisory lock only while each one runs: between its tasks
+        the lease keeps any other run out until the last task ends or the lease expires."""
+        holder = self.connection.execute(
+            "select run_id, expires_at from ops.run_lease where job = %s and run_id <> %s and expires_at > now()",
+            (job, self.run_id),
+        ).fetchone()
+        if holder:
+            raise RunLocked(f"run {holder[0]} holds the lease of the {job} job on this warehouse until"
+                            f" {holder[1]:%Y-%m-%d %H:%M:%S %Z} (between two of its tasks); not starting another run")
+        self.connection.execute(
+            "insert into ops.run_lease (job, run_id, expires_at) values (%s, %s, now() + make_interval(secs => %s))"
+            " on conflict (job) do update set run_id = excluded.run_id, expires_at = excluded.expires_at",
+            (job, self.run_id, hours * 3600),
+        )
+
+    def release_lease(self, job: str) -> None:
+        self.connection.execute("delete from ops.run_lease where job = %s and run_id = %s", (job, self.run_id))
 
     def start_run(self, job: str, environment: str, log_path: str) -> None:
         # on conflict: an orchestrator running one step per process reuses the run id.

@@ -1,7 +1,8 @@
 """One line of `meltano --log-format=json`: Meltano's own events and its plugins' output.
 
 Meltano writes one JSON object per line: `event` is the message, `name` the plugin whose
-output it is (absent on Meltano's own lines), `level` and `timestamp` its own. Lines are
+output it is (absent on Meltano's own lines), `level` and `timestamp` its own; its
+"Block run completed" events also carry `success` (the end of one task). Lines are
 told apart by these fields, never by Meltano's console layout; a plugin's own message
 (the tap's `event=` fields, the SDK's `METRIC:` JSON) is read from `event`.
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+BLOCK_COMPLETED = "Block run completed"
+
 
 @dataclass(frozen=True)
 class OutputLine:
@@ -18,6 +21,8 @@ class OutputLine:
     message: str
     level: str
     timestamp: str
+    # Meltano's end of a block set (one task of a job): whether it succeeded.
+    block_success: bool | None = None
 
     @classmethod
     def parse(cls, line: str) -> OutputLine:
@@ -29,11 +34,15 @@ class OutputLine:
         if not isinstance(record, dict):
             # Not Meltano's: something printed before its logging was set up (a crash trace).
             return cls("", text, "info", "")
+        plugin = str(record.get("name", "meltano"))
+        message = str(record.get("event", ""))
+        block_end = plugin == "meltano" and message == BLOCK_COMPLETED
         return cls(
-            plugin=str(record.get("name", "meltano")),
-            message=str(record.get("event", "")),
+            plugin=plugin,
+            message=message,
             level=str(record.get("level", "info")),
             timestamp=str(record.get("timestamp", "")),
+            block_success=bool(record.get("success")) if block_end else None,
         )
 
     def text(self) -> str:

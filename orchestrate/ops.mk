@@ -2,6 +2,14 @@
 # operations tests need on a fresh machine.
 .PHONY: report chromium
 
+# The real Airflow for the DAG's test (a venv of its own: its pins clash with Meltano's).
+AIRFLOW_VENV := .airflow/venv
+TEST_PREREQS += $(AIRFLOW_VENV)/.installed
+$(AIRFLOW_VENV)/.installed: orchestrate/dags/requirements.txt $(VENV)/.installed
+	$(UV) venv --quiet --clear --python $(PYTHON) $(AIRFLOW_VENV)
+	$(UV) pip install --quiet --python $(AIRFLOW_VENV)/bin/python -r orchestrate/dags/requirements.txt
+	touch $@
+
 # The report reads the run ledger (ops.pipeline_*) of the warehouse; its path is the last line.
 report: $(VENV)/.installed
 	@$(PY) -m orchestrate.local_postgres start

@@ -4,9 +4,9 @@
 
 Starts what the job needs and is missing (the project-local warehouse, the stand-in API
 unless MOOVITAMIX_API_URL points at a real one), takes the warehouse's advisory lock
-(one run at a time), runs each task of the Meltano job `daily` (meltano.yml) as its own
-`meltano run`, records every step and its figures in ops.pipeline_* even when a step
-fails, checks the key metrics against their thresholds, alerts, refreshes the health
+(one run at a time), runs the Meltano job `daily` (meltano.yml) as one `meltano run
+daily`, records each of its tasks as a step with its figures in ops.pipeline_* even when
+one fails, checks the key metrics against their thresholds, alerts, refreshes the health
 report and prints a summary. `--task` runs one task of the job under a given run id:
 what an orchestrator with per-step retries calls (orchestrate/dags/).
 """
@@ -22,7 +22,8 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -36,7 +37,7 @@ from orchestrate.meltano_log import OutputLine
 from orchestrate.report import write_report
 from orchestrate.runlog import RunLog
 from orchestrate.startup import StartupError, port_in_use, stop_process
-from orchestrate.steps import error_summary, run_task, task_environment
+from orchestrate.steps import Echo, MeltanoRun, error_summary, task_environment
 from orchestrate.summary import print_summary
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another run is going on, try again later
@@ -100,6 +101,19 @@ def stand_in_api(runlog: RunLog) -> Iterator[str]:
         runlog.event("api.stopped", pid=server.pid)
 
 
+def lease_hours() -> float:
+    """How long the job's lease outlives the start of a task: at least one task's attempts
+    and the orchestrator's waits between them (the DAG sets it from its retry policy)."""
+    text = os.environ.get("RUN_LEASE_HOURS", "6")
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = 0.0
+    if not hours > 0:
+        raise StartupError(f"RUN_LEASE_HOURS must be a positive number of hours, got {text!r}")
+    return hours
+
+
 def needs_api(tasks: list[str]) -> bool:
     return any(task.split()[0].startswith("tap-") for task in tasks)
 
@@ -124,34 +138,68 @@ def collect_figures(ledger: Ledger, task: str, step: str, lines: list[OutputLine
     return []
 
 
-def run_steps(ledger: Ledger, tasks: list[str], first_index: int, api_url: str | None, log_path: Path,
-              run_dir: Path, runlog: RunLog, verbose: bool) -> tuple[str | None, str | None]:
-    """Run the tasks in order, stop at the first failure; (failed step, its error) or (None, None)."""
-    env = task_environment(api_url, ledger.run_id, run_dir)
+@dataclass
+class Step:
+    index: int
+    task: str
+    name: str
+    started: dt.datetime
+    lines: list[OutputLine] = field(default_factory=list)
+
+
+def open_step(ledger: Ledger, runlog: RunLog, index: int, task: str) -> Step:
+    step = Step(index, task, step_name(task), ledger.start_step(index, step_name(task), task))
+    runlog.event("step.start", step=step.name, index=index, task=task)
+    print(f"▶ step {index} {task}", flush=True)
+    return step
+
+
+def close_step(ledger: Ledger, runlog: RunLog, step: Step, code: int, error: str | None, run_dir: Path,
+               run_started: dt.datetime) -> None:
+    ledger.finish_step(step.name, code, error)
+    try:
+        ledger.record_figures(collect_figures(ledger, step.task, step.name, step.lines, run_dir, step.started,
+                                              run_started))
+    except (psycopg.Error, ValueError, KeyError) as problem:
+        # Missing figures must not turn a good step into a failed one: logged instead.
+        runlog.event("figures.unavailable", level="warning", step=step.name, reason=str(problem)[:300])
+    runlog.event("step.end", level="info" if code == 0 else "error", step=step.name, exit_code=code,
+                 **({"error": error} if error else {}))
+    print(f"{'✔' if code == 0 else '✘'} step {step.index} {step.task}: {'success' if code == 0 else 'FAILED'}",
+          flush=True)
+
+
+def run_steps(ledger: Ledger, arguments: list[str], tasks: list[str], first_index: int, api_url: str | None,
+              log_path: Path, run_dir: Path, runlog: RunLog, verbose: bool) -> tuple[str | None, str | None]:
+    """`meltano run ARGUMENTS` (the job, or one task's blocks), each of `tasks` a step of the
+    ledger, ended by Meltano's end of its block; (failed step, its error) or (None, None)."""
+    meltano = MeltanoRun(arguments, task_environment(api_url, ledger.run_id, run_dir))
     run_started = ledger.connection.execute(
         "select started_at from ops.pipeline_runs where run_id = %s", (ledger.run_id,)
     ).fetchone()[0]
+    waiting = list(enumerate(tasks, start=first_index))
+    current: Step | None = open_step(ledger, runlog, *waiting.pop(0))
+    last_name = current.name
     # Line-buffered: `tail -f` of the run log (and a watchdog) sees each line as it comes.
     with log_path.open("a", buffering=1) as run_log:
-        for index, task in enumerate(tasks, start=first_index):
-            step = step_name(task)
-            step_started = ledger.start_step(index, step, task)
-            runlog.event("step.start", step=step, index=index, task=task)
-            print(f"▶ step {index} {task}", flush=True)
-            code, lines = run_task(task, env, run_log, runlog, sys.stdout, verbose)
-            error = None if code == 0 else error_summary(task, code, lines)
-            ledger.finish_step(step, code, error)
-            try:
-                ledger.record_figures(collect_figures(ledger, task, step, lines, run_dir, step_started, run_started))
-            except (psycopg.Error, ValueError, KeyError) as problem:
-                # Missing figures must not turn a good step into a failed one: logged instead.
-                runlog.event("figures.unavailable", level="warning", step=step, reason=str(problem)[:300])
-            runlog.event("step.end", level="info" if code == 0 else "error", step=step, exit_code=code,
-                         **({"error": error} if error else {}))
-            print(f"{'✔' if code == 0 else '✘'} step {index} {task}: {'success' if code == 0 else 'FAILED'}",
-                  flush=True)
-            if code != 0:
-                return step, error
+        echo = Echo(run_log, runlog, sys.stdout, verbose)
+        for line in meltano.lines():
+            echo.line(current.name if current else last_name, line)
+            if current is None:
+                continue
+            current.lines.append(line)
+            if line.block_success:  # this task is done, Meltano starts the next one
+                close_step(ledger, runlog, current, 0, None, run_dir, run_started)
+                current = open_step(ledger, runlog, *waiting.pop(0)) if waiting else None
+                last_name = current.name if current else last_name
+    code = meltano.returncode or 0
+    if current is not None:  # Meltano ended inside a task: that task failed, the job stops there
+        code = code or 1
+        error = error_summary(current.task, code, current.lines)
+        close_step(ledger, runlog, current, code, error, run_dir, run_started)
+        return current.name, error
+    if code != 0:
+        return last_name, f"meltano exited with code {code} after its last task (see {log_path})"
     return None, None
 
 
@@ -188,7 +236,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.task!r} is not a task of job {DAILY_JOB}: {all_tasks}", file=sys.stderr)
         return 2
     tasks = [args.task] if args.task else all_tasks
+    # The whole job is Meltano's own `daily`; one task alone is its blocks.
+    arguments = args.task.split() if args.task else [DAILY_JOB]
     first_index = all_tasks.index(tasks[0]) + 1
+    # Under an orchestrator (--task) thresholds are judged once, after the job's last task.
+    job_finished = tasks[-1] == all_tasks[-1]
     logs = Path(os.environ.get("RUN_LOG_DIR", PROJECT_ROOT / ".logs"))
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"daily-{run_id}.log"
@@ -209,14 +261,15 @@ def main(argv: list[str] | None = None) -> int:
             LocalPostgres.from_env().start()
         ledger = Ledger(run_id)
         ledger.acquire()
+        ledger.take_lease(DAILY_JOB, lease_hours())
         ledger.start_run(DAILY_JOB, os.environ.get("MELTANO_ENVIRONMENT", "dev"), str(log_path))
         external_api = os.environ.get("MOOVITAMIX_API_URL")
         if external_api and needs_api(tasks):
             check_api(external_api)
         api = stand_in_api(runlog) if needs_api(tasks) and not external_api else nullcontext(external_api)
         with api as api_url:
-            failed_step, error = run_steps(ledger, tasks, first_index, api_url, log_path, run_dir, runlog,
-                                           args.verbose)
+            failed_step, error = run_steps(ledger, arguments, tasks, first_index, api_url, log_path, run_dir,
+                                           runlog, args.verbose)
         findings = finish(ledger, failed_step, error, runlog)
         try:
             report = write_report(ledger.connection)
@@ -238,10 +291,13 @@ def main(argv: list[str] | None = None) -> int:
                 runlog.event("ledger.unavailable", level="error")
     finally:
         if ledger is not None:
+            # A whole run ends its lease whatever happened; an orchestrator's run keeps it
+            # for its next task (or a retry) until its last task has succeeded.
+            if not args.task or (job_finished and error is None):
+                with suppress(psycopg.Error):
+                    ledger.release_lease(DAILY_JOB)
             ledger.close()
     status = "success" if error is None else "failed"
-    # Under an orchestrator (--task) thresholds are judged once, after the job's last task.
-    job_finished = tasks[-1] == all_tasks[-1]
     if error or (job_finished and any(f.breached for f in findings)):
         alerts.send(alerts.build_message(run_id, status, error, findings, str(report) if report else None), runlog)
     runlog.event("run.end", status=status, seconds=round(time.monotonic() - started, 1),

@@ -1,11 +1,13 @@
-"""One step of the daily job: `meltano --log-format=json run --force <task>`, its output
-kept and shown.
+"""The daily job's steps: one `meltano --log-format=json run --force daily`, its output
+kept, shown, and cut into steps at Meltano's "Block run completed" events.
 
-Each task of the job runs as its own `meltano run`, so the ledger knows when each step
-started and ended, how it exited and which output is its own. `--force`: Meltano
-refuses to start a pipeline whose previous run it still believes alive (a SIGKILLed
-run leaves that record for ~5 minutes); the advisory lock held around every step
-already proves no other run is alive, so the record is always stale here.
+Meltano runs the job's tasks in order and stops at the first that fails; each task is one
+block set of the run, whose end it reports with `set_number`, `success` and `err`: the
+ledger's step boundaries. `--force`: Meltano refuses to start a pipeline whose previous
+run it still believes alive (a SIGKILLed run leaves that record for ~5 minutes;
+tests/test_ops_run.py, a killed run then the next one at once); the warehouse's advisory
+lock held around the whole run already proves no other run is alive (same file, a second
+run refused), so the record is always stale here.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from orchestrate.job_definition import step_name
 from orchestrate.local_postgres import PROJECT_ROOT
 from orchestrate.meltano_log import OutputLine
 from orchestrate.progress import Progress
@@ -41,30 +43,40 @@ def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def run_task(
-    task: str, env: dict[str, str], run_log: TextIO, runlog: RunLog, show: TextIO, verbose: bool
-) -> tuple[int, list[OutputLine]]:
-    """Exit code and output lines of the task's `meltano run`; each line also goes to the
-    text log (for people) and, with the run id and step, to the run's JSON lines."""
-    command = [MELTANO, "--log-format=json", "run", "--force", *task.split()]
-    progress = Progress()
-    step = step_name(task)
-    lines: list[OutputLine] = []
-    with subprocess.Popen(
-        command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        errors="replace", preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-    ) as process:
-        assert process.stdout is not None
-        for raw in process.stdout:
-            line = OutputLine.parse(raw)
-            lines.append(line)
-            run_log.write(line.text() + "\n")
-            runlog.output(step, line.plugin, line.message)
-            shown = line.text() if verbose else progress.line_for(line)
-            if shown:
-                print(f"    {shown}", file=show, flush=True)
-    run_log.flush()
-    return process.returncode, lines
+class MeltanoRun:
+    """`meltano run` of a job or of one task's blocks; its output lines as they come, then
+    its exit code (`returncode`, once `lines()` is exhausted)."""
+
+    def __init__(self, arguments: list[str], env: dict[str, str]) -> None:
+        self.command = [MELTANO, "--log-format=json", "run", "--force", *arguments]
+        self.env = env
+        self.returncode: int | None = None
+
+    def lines(self) -> Iterator[OutputLine]:
+        with subprocess.Popen(
+            self.command, cwd=PROJECT_ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            errors="replace", preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        ) as process:
+            assert process.stdout is not None
+            for raw in process.stdout:
+                yield OutputLine.parse(raw)
+        self.returncode = process.returncode
+
+
+class Echo:
+    """Each output line to the text log (for people), to the run's JSON lines (with the run
+    id and its step) and, as progress or in full with `verbose`, to the console."""
+
+    def __init__(self, run_log: TextIO, runlog: RunLog, show: TextIO, verbose: bool) -> None:
+        self.run_log, self.runlog, self.show, self.verbose = run_log, runlog, show, verbose
+        self.progress = Progress()
+
+    def line(self, step: str, line: OutputLine) -> None:
+        self.run_log.write(line.text() + "\n")
+        self.runlog.output(step, line.plugin, line.message)
+        shown = line.text() if self.verbose else self.progress.line_for(line)
+        if shown:
+            print(f"    {shown}", file=self.show, flush=True)
 
 
 def error_summary(task: str, code: int, lines: list[OutputLine]) -> str:

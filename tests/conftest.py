@@ -75,9 +75,9 @@ def job_environment(tmp_path: Path, database: str) -> dict[str, str]:
     return env
 
 
-def run_daily(env: dict[str, str], timeout: int = 900) -> subprocess.CompletedProcess[str]:
+def run_daily(env: dict[str, str], *args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "orchestrate.run_daily"],
+        [sys.executable, "-m", "orchestrate.run_daily", *args],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

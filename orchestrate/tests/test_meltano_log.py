@@ -28,6 +28,19 @@ def test_meltanos_own_line_and_a_foreign_line() -> None:
     assert (foreign.plugin, foreign.message) == ("", "Traceback (most recent call last):")
 
 
+def test_the_end_of_a_task_says_whether_it_succeeded() -> None:
+    # As Meltano 4.4.1 writes them (seen in `meltano --log-format=json run daily`).
+    done = OutputLine.parse(json.dumps({"set_number": 0, "block_type": "InvokerCommand", "success": True, "err": None,
+                                        "duration_seconds": 3.1, "event": "Block run completed", "level": "info"}))
+    failed = OutputLine.parse(json.dumps({"set_number": 1, "block_type": "ExtractLoadBlocks", "success": False,
+                                          "err": "Extractor failed", "exit_codes": {"extractors": 1},
+                                          "event": "Block run completed", "level": "error"}))
+    assert (done.block_success, failed.block_success) == (True, False)
+    # A plugin that prints the same words does not end a task; nor does any other line.
+    echoed = OutputLine.parse(plugin_line("tap-moovitamix", "Block run completed"))
+    assert echoed.block_success is None and OutputLine.parse("Block run completed\n").block_success is None
+
+
 def test_extract_figures_from_the_json_log() -> None:
     metric = {"type": "counter", "metric": "record_count", "value": 200, "tags": {"stream": "tracks"}}
     lines = [OutputLine.parse(text) for text in (
