@@ -143,10 +143,10 @@ class Ledger:
             (self.run_id,),
         )
 
-    def take_lease(self, job: str, hours: float) -> None:
-        """The job's lease, taken or renewed for this run. An orchestrator runs one task per
-        process and holds the advisory lock only while each one runs: between its tasks
-        the lease keeps any other run out until the last task ends or the lease expires."""
+    def check_lease(self, job: str) -> None:
+        """Refuse to start while another run holds the job's lease. An orchestrator runs one
+        task per process and holds the advisory lock only while each one runs: between its
+        tasks, its lease keeps any other run out until its last task ends or it expires."""
         holder = self.connection.execute(
             "select run_id, expires_at from ops.run_lease where job = %s and run_id <> %s and expires_at > now()",
             (job, self.run_id),
@@ -154,6 +154,10 @@ class Ledger:
         if holder:
             raise RunLocked(f"run {holder[0]} holds the lease of the {job} job on this warehouse until"
                             f" {holder[1]:%Y-%m-%d %H:%M:%S %Z} (between two of its tasks); not starting another run")
+
+    def hold_lease(self, job: str, hours: float) -> None:
+        """The job's lease, taken or renewed for this run's next `hours`."""
+        self.check_lease(job)
         self.connection.execute(
             "insert into ops.run_lease (job, run_id, expires_at) values (%s, %s, now() + make_interval(secs => %s))"
             " on conflict (job) do update set run_id = excluded.run_id, expires_at = excluded.expires_at",

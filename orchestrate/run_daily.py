@@ -261,7 +261,12 @@ def main(argv: list[str] | None = None) -> int:
             LocalPostgres.from_env().start()
         ledger = Ledger(run_id)
         ledger.acquire()
-        ledger.take_lease(DAILY_JOB, lease_hours())
+        # The whole job holds the advisory lock throughout; one task of an orchestrator's
+        # run also holds the lease, for the run's next task (or a retry).
+        if args.task:
+            ledger.hold_lease(DAILY_JOB, lease_hours())
+        else:
+            ledger.check_lease(DAILY_JOB)
         ledger.start_run(DAILY_JOB, os.environ.get("MELTANO_ENVIRONMENT", "dev"), str(log_path))
         external_api = os.environ.get("MOOVITAMIX_API_URL")
         if external_api and needs_api(tasks):
@@ -291,9 +296,8 @@ def main(argv: list[str] | None = None) -> int:
                 runlog.event("ledger.unavailable", level="error")
     finally:
         if ledger is not None:
-            # A whole run ends its lease whatever happened; an orchestrator's run keeps it
-            # for its next task (or a retry) until its last task has succeeded.
-            if not args.task or (job_finished and error is None):
+            # An orchestrator's run keeps its lease until its last task has succeeded.
+            if args.task and job_finished and error is None:
                 with suppress(psycopg.Error):
                     ledger.release_lease(DAILY_JOB)
             ledger.close()

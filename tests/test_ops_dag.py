@@ -96,7 +96,7 @@ def test_airflow_dags_test_runs_the_job_into_the_warehouse(postgres_server: Loca
         assert steps == [(step_name(task), "success") for task in job_tasks("daily")]
         # The last task ended the DAG run's lease: the next run may start.
         assert warehouse.execute("select count(*) from ops.run_lease").fetchone()[0] == 0
-        settings = el.StandIn(port=0, log_path=tmp_path / "unused.log",
+        settings = el.StandIn(port=int(ops_env["MOOVITAMIX_API_PORT"]), log_path=tmp_path / "unused.log",
                               env={"MOOVITAMIX_API_RECORDS": ops_env["MOOVITAMIX_API_RECORDS"]}).settings
         el.assert_raw_equals(warehouse, el.truth(settings))
         unserved = warehouse.execute(
