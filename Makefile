@@ -60,7 +60,8 @@ $(VENV)/.installed: requirements.txt api/requirements.txt
 	MELTANO_DATABASE_URI=sqlite:///$(CURDIR)/.meltano/install.db $(MELTANO) install
 	touch $@
 
-.env: | $(VENV)/.installed
+# Added to, never overwritten: a key the code starts to need is appended.
+.env: orchestrate/local_postgres.py | $(VENV)/.installed
 	$(PY) -m orchestrate.local_postgres dotenv
 
 # Test-only extras go into the plugins' own venvs, where their code runs.

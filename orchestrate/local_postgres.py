@@ -65,21 +65,29 @@ def load_dotenv() -> None:
 
 
 def write_dotenv() -> None:
-    """The local server's connection for Meltano and every step; an existing file is kept."""
-    if DOTENV.exists():
+    """The local server's connection and this machine's own secrets, for Meltano and every
+    step: what `.env` lacks is added, what it holds is kept."""
+    held = dotenv_values(DOTENV) if DOTENV.exists() else {}
+    wanted = {
+        **LOCAL_DEFAULTS,
+        # The local server trusts 127.0.0.1 and ignores it; target-postgres insists on one.
+        "WAREHOUSE_PASSWORD": secrets.token_urlsafe(24),
+        # The salt of the pseudonymous user key: a real one, known to this machine only.
+        "PII_SALT": secrets.token_urlsafe(32),
+    }
+    missing = [f"{name}={value}" for name, value in wanted.items() if name not in held]
+    if not missing:
         log("dotenv.kept", path=str(DOTENV))
         return
-    lines = [
+    header = [] if DOTENV.exists() else [
         "# Written by `make install` for the project-local warehouse; never committed.",
         "# Meltano reads it under the shell's variables: export WAREHOUSE_* to go elsewhere.",
-        *(f"{name}={value}" for name, value in LOCAL_DEFAULTS.items()),
-        # The local server trusts 127.0.0.1 and ignores it; target-postgres insists on one.
-        f"WAREHOUSE_PASSWORD={secrets.token_urlsafe(24)}",
     ]
-    descriptor = os.open(DOTENV, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as dotenv:
-        dotenv.write("\n".join(lines) + "\n")
-    log("dotenv.written", path=str(DOTENV))
+    descriptor = os.open(DOTENV, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(descriptor, "a") as dotenv:
+        dotenv.write("\n".join(header + missing) + "\n")
+    DOTENV.chmod(0o600)
+    log("dotenv.written", path=str(DOTENV), added=",".join(line.split("=")[0] for line in missing))
 
 
 @dataclass(frozen=True)

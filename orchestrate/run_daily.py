@@ -101,6 +101,22 @@ def stand_in_api(runlog: RunLog) -> Iterator[str]:
         runlog.event("api.stopped", pid=server.pid)
 
 
+# Secrets a run outside dev/ci must get from its runner's secret store: never from a
+# default or the project's .env (whose salt is this machine's own, not production's).
+REQUIRED_SECRETS = ("PII_SALT", "WAREHOUSE_PASSWORD")
+LOCAL_ENVIRONMENTS = ("dev", "ci")
+MIN_SALT_LENGTH = 32  # every development value ever used is shorter
+
+
+def check_secrets(environment: str, configured: dict[str, str]) -> None:
+    if environment not in LOCAL_ENVIRONMENTS:
+        for name in REQUIRED_SECRETS:
+            if not configured.get(name):
+                raise StartupError(f"{name} is not set: a {environment} run takes it from its secret store")
+    if len(configured.get("PII_SALT", "")) < MIN_SALT_LENGTH:
+        raise StartupError(f"PII_SALT is shorter than {MIN_SALT_LENGTH} characters: not a production salt")
+
+
 def lease_hours() -> float:
     """How long the job's lease outlives the start of a task: at least one task's attempts
     and the orchestrator's waits between them (the DAG sets it from its retry policy)."""
@@ -228,6 +244,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    environment = os.environ.get("MELTANO_ENVIRONMENT", "dev")
+    # Outside dev/ci the secrets must come from the runner, not from the project's .env.
+    runner_secrets = None if environment in LOCAL_ENVIRONMENTS else dict(os.environ)
     load_dotenv()  # the warehouse Meltano will use: the shell's, else the project's .env
     started = time.monotonic()
     run_id = args.run_id or f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}"
@@ -255,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     findings: list[health.Finding] = []
     report: Path | None = None
     try:
+        check_secrets(environment, runner_secrets or dict(os.environ))
         if "recommender:run" in tasks:
             check_java()
         if warehouse_is_local():
@@ -267,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             ledger.hold_lease(DAILY_JOB, lease_hours())
         else:
             ledger.check_lease(DAILY_JOB)
-        ledger.start_run(DAILY_JOB, os.environ.get("MELTANO_ENVIRONMENT", "dev"), str(log_path))
+        ledger.start_run(DAILY_JOB, environment, str(log_path))
         external_api = os.environ.get("MOOVITAMIX_API_URL")
         if external_api and needs_api(tasks):
             check_api(external_api)

@@ -3,11 +3,13 @@ against the stand-in API and a real Postgres; the warehouse must equal the API."
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -22,6 +24,8 @@ DATABASE = "test_daily_job"
 # The stand-ins of this module require a bearer token: every caller of the API in the job
 # (the start-up check, the tap) must send it.
 TOKEN = "daily-job-test-token"
+# A salt no file of the project holds: wherever it shows up after the run, it leaked.
+SALT = "distinctive-salt-9f3c1e7a5b2d4f6081a3c5e7b9d1f3a5"
 
 
 def read_all(base_get, endpoint: str) -> list[dict]:
@@ -42,9 +46,18 @@ def api_records() -> dict[str, list[dict]]:
 
 
 @pytest.fixture(scope="module")
-def job_env(postgres_server: LocalPostgres, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("daily")
+
+
+@pytest.fixture(scope="module")
+def job_env(postgres_server: LocalPostgres, run_folder: Path) -> dict[str, str]:
     recreate_database(postgres_server, DATABASE)
-    return {**job_environment(tmp_path_factory.mktemp("daily"), DATABASE), "MOOVITAMIX_API_TOKEN": TOKEN}
+    # Every file the run writes lands in run_folder (dbt's target and logs, the run logs,
+    # the report, the MLflow store).
+    return {**job_environment(run_folder, DATABASE), "MOOVITAMIX_API_TOKEN": TOKEN, "PII_SALT": SALT,
+            "DBT_LOG_PATH": str(run_folder / "dbt-logs"), "RUN_LOG_DIR": str(run_folder / "logs"),
+            "REPORT_PATH": str(run_folder / "health.html")}
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +69,17 @@ def first_run(job_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def warehouse(postgres_server: LocalPostgres, first_run) -> Iterator[psycopg.Connection]:
     with connect(postgres_server, DATABASE) as connection:
         yield connection
+
+
+def test_the_salt_keys_the_users_and_is_written_nowhere(warehouse: psycopg.Connection, run_folder: Path) -> None:
+    email, key = warehouse.execute(
+        "select p.email, d.user_key from pii.users p join marts.dim_users d using (user_id) limit 1"
+    ).fetchone()
+    assert key == hashlib.sha256((SALT + email.strip().lower()).encode()).hexdigest()
+    written = [path for path in run_folder.rglob("*") if path.is_file()]
+    assert any(path.suffix == ".sql" for path in written) and any("dbt-logs" in str(path) for path in written)
+    leaks = [str(path) for path in written if SALT.encode() in path.read_bytes()]
+    assert leaks == []
 
 
 def ids(connection: psycopg.Connection, query: str) -> list[int]:

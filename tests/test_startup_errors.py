@@ -49,6 +49,21 @@ def test_api_port_in_use(postgres_server, tmp_path: Path, occupied_port: int) ->
     ]
 
 
+@pytest.mark.parametrize("salt", [None, "", "change-me-too"])
+def test_a_prod_run_without_a_real_salt_stops_before_any_step(tmp_path: Path, salt: str | None) -> None:
+    # The project's .env holds a salt for dev: a prod run must not pick it up.
+    env = {**job_environment(tmp_path, "postgres"), "MELTANO_ENVIRONMENT": "prod", "WAREHOUSE_PASSWORD": "x"}
+    env.pop("PII_SALT", None)
+    if salt is not None:
+        env["PII_SALT"] = salt
+    result = run_daily_with(env)
+    assert result.returncode == 1
+    expected = ("error: PII_SALT is shorter than 32 characters: not a production salt" if salt
+                else "error: PII_SALT is not set: a prod run takes it from its secret store")
+    assert error_lines(result) == [expected]
+    assert "event=step.start" not in result.stderr and "event=warehouse" not in result.stderr
+
+
 def test_api_unreachable_names_the_url(postgres_server, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     result = run_daily_with({**job_environment(tmp_path, "postgres"), "MOOVITAMIX_API_URL": url})
