@@ -4,6 +4,7 @@ GitHub workflow, checked at the YAML level (no Docker engine, no GitHub runner h
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -88,11 +89,15 @@ def test_workflow_tests_on_push_and_runs_the_daily_job_in_prod_on_a_cron() -> No
     test, daily = WORKFLOW["jobs"]["test"], WORKFLOW["jobs"]["daily"]
     assert "push" in test["if"] and any("make test" in step.get("run", "") for step in test["steps"])
     assert "schedule" in daily["if"] and daily["environment"] == "prod"
-    assert daily["env"]["MELTANO_ENVIRONMENT"] == "prod"
-    assert any(step.get("run", "").startswith("make run") for step in daily["steps"])
+    assert WORKFLOW["permissions"] == {"contents": "read"}
+    [job_step] = [step for step in daily["steps"] if step.get("run", "").startswith("make run")]
+    assert job_step["env"]["MELTANO_ENVIRONMENT"] == "prod"
+    # Secrets reach the step that runs the job, and no other step or job.
+    others = [step for job in WORKFLOW["jobs"].values() for step in job["steps"] if step is not job_step]
+    assert "secrets." not in json.dumps(others) and "secrets." not in json.dumps({**daily, "steps": []})
     kept = next(step for step in daily["steps"] if step.get("uses", "").startswith("actions/upload-artifact"))
     for folder in (".logs/", "transform/target/run_results.json", "transform/target/sources.json"):
         assert folder in kept["with"]["path"]
     for name in ("WAREHOUSE_PASSWORD", "ALERT_WEBHOOK_URL", "MOOVITAMIX_API_URL", "PII_SALT"):
-        assert daily["env"][name] == f"${{{{ secrets.{name} }}}}"
+        assert job_step["env"][name] == f"${{{{ secrets.{name} }}}}"
 
