@@ -61,8 +61,8 @@ $(VENV)/.installed: requirements.txt api/requirements.txt
 	touch $@
 
 # Added to, never overwritten: a key the code starts to need is appended.
-.env: orchestrate/local_postgres.py | $(VENV)/.installed
-	$(PY) -m orchestrate.local_postgres dotenv
+.env: local/postgres.py | $(VENV)/.installed
+	$(PY) -m local.postgres dotenv
 
 # Test-only extras go into the plugins' own venvs, where their code runs.
 .meltano/.test-installed: .meltano/.installed
@@ -73,22 +73,23 @@ $(VENV)/.installed: requirements.txt api/requirements.txt
 install: .meltano/.installed
 
 run: .meltano/.installed
-	$(PY) -m orchestrate.run_daily
+	$(PY) -m local.run
 
 test: $(TEST_PREREQS)
-	@$(TEST_ENV) $(PY) -m orchestrate.local_postgres start
+	@$(TEST_ENV) $(PY) -m local.postgres start
 	@status=0; \
 	$(VENV)/bin/ruff check . || status=1; \
 	$(PY) -m pytest -q api/tests || status=1; \
 	$(PY) -m pytest -q benchmarks || status=1; \
 	$(PY) -m pytest -q orchestrate/tests || status=1; \
+	$(PY) -m pytest -q local/tests || status=1; \
 	(cd extract/tap-moovitamix && $(CURDIR)/$(TAP_VENV)/bin/python -m pytest -q tests) || status=1; \
 	(cd extract/bookmark-guard && $(CURDIR)/$(PY) -m pytest -q tests) || status=1; \
 	$(TEST_ENV) SODA_BIN=$(CURDIR)/$(SODA_VENV)/bin/soda $(PY) -m pytest -q quality/tests || status=1; \
 	$(TEST_ENV) $(PY) -m pytest -q transform/tests_integration || status=1; \
 	$(TEST_ENV) $(ML_VENV)/bin/python -m pytest -q ml/tests || status=1; \
 	$(TEST_ENV) $(PY) -m pytest -q tests || status=1; \
-	$(TEST_ENV) $(PY) -m orchestrate.local_postgres stop; \
+	$(TEST_ENV) $(PY) -m local.postgres stop; \
 	exit $$status
 
 # Benchmarks print their figures and a baseline measured in the same run; never timed tests.
@@ -109,13 +110,13 @@ start: $(VENV)/.installed
 	$(PY) -m api
 
 db-url: $(VENV)/.installed
-	@$(PY) -m orchestrate.local_postgres url
+	@$(PY) -m local.postgres url
 
 mlflow-ui: .meltano/.installed
 	$(MELTANO) invoke recommender mlflow-ui --port $(MLFLOW_UI_PORT)
 
 quality: .meltano/.installed
-	@$(PY) -m orchestrate.local_postgres start
+	@$(PY) -m local.postgres start
 	quality/run_quality.sh
 
 docs: .meltano/.installed
@@ -124,8 +125,8 @@ docs: .meltano/.installed
 
 stop:
 	@if [ -x $(PY) ]; then \
-		$(PY) -m orchestrate.local_postgres stop; \
-		$(TEST_ENV) $(PY) -m orchestrate.local_postgres stop; \
+		$(PY) -m local.postgres stop; \
+		$(TEST_ENV) $(PY) -m local.postgres stop; \
 	fi
 
 clean: stop

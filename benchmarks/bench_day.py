@@ -7,7 +7,7 @@ On a warehouse of its own, from empty (how and why: benchmarks/README.md):
 
 1. day 0, then day 1 (MOOVITAMIX_API_DAY=1: new and updated records, grown histories,
    loaded incrementally into the same warehouse), each run the way a user runs it:
-   `python -m orchestrate.run_daily`, which starts the stand-in API itself;
+   `python -m local.run` (`make run`), which starts the stand-in API itself;
 2. before each day, the baseline of that day: the stand-in's three endpoints paged
    through once with one plain HTTP session and written with COPY into a scratch
    database, the least any extract-load of that day has to do;
@@ -47,7 +47,7 @@ from psycopg.rows import dict_row
 
 from benchmarks.process_memory import ProcessId, Sample, TreeSampler, is_alive, parse_stat, peak, peak_pss
 from benchmarks.stand_in import running_stand_in
-from orchestrate.local_postgres import PROJECT_ROOT
+from orchestrate.project import PROJECT_ROOT
 from orchestrate.startup import port_in_use
 
 DEFAULT_RECORDS = 1_000_000
@@ -190,7 +190,7 @@ class Warehouse:
 def local_postgres(env: Mapping[str, str], action: str) -> subprocess.CompletedProcess[str]:
     """The project's own launcher, as `make db-url` / `make stop` use it."""
     return subprocess.run(
-        [sys.executable, "-m", "orchestrate.local_postgres", action],
+        [sys.executable, "-m", "local.postgres", action],
         cwd=PROJECT_ROOT, env=dict(env), capture_output=True, text=True, check=False,
     )
 
@@ -402,13 +402,13 @@ def run_day(day: int, env: dict[str, str], warehouse: Warehouse, state: Path, ba
     with running_stand_in(env, baseline_port, day_dir / "baseline-api.log") as url:
         baseline = measure_baseline(url, warehouse)
     log(f"  {baseline.records:,} records in {baseline.seconds:.1f} s (HTTP {baseline.http_seconds:.1f} s)")
-    log(f"day {day}: python -m orchestrate.run_daily (console: {day_dir / 'console.log'})")
+    log(f"day {day}: python -m local.run (console: {day_dir / 'console.log'})")
     load_before = os.getloadavg()[0]
     disk = DiskSampler({"data_directory": warehouse.data_directory, "state_dir": state})
     disk.start()
     started = time.perf_counter()
     with (day_dir / "console.log").open("wb") as console:
-        job = subprocess.Popen([sys.executable, "-m", "orchestrate.run_daily"], cwd=PROJECT_ROOT, env=env,
+        job = subprocess.Popen([sys.executable, "-m", "local.run"], cwd=PROJECT_ROOT, env=env,
                                stdout=console, stderr=subprocess.STDOUT, start_new_session=True)
     sampler = TreeSampler({job.pid: None, warehouse.postmaster.pid: "postgres"}, interval)
     sampler.start()

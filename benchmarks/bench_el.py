@@ -45,7 +45,8 @@ import psycopg
 import requests
 
 from benchmarks.stand_in import running_stand_in
-from orchestrate.local_postgres import MELTANO_SCHEMA, PROJECT_ROOT, LocalPostgres
+from local.postgres import LocalPostgres
+from orchestrate.project import MELTANO_SCHEMA, PROJECT_ROOT
 
 DATABASE = "bench_el"
 ENDPOINTS = ("tracks", "users", "listen_history")

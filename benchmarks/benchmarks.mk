@@ -22,7 +22,7 @@ stop: stop-bench-day
 stop-bench-day:
 	@if [ -x $(PY) ] && [ -d $(BENCH_DAY_STATE)/pgdata ]; then \
 		WAREHOUSE_PORT=$(BENCH_DAY_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(BENCH_DAY_STATE)/pgdata \
-			$(PY) -m orchestrate.local_postgres stop; \
+			$(PY) -m local.postgres stop; \
 	fi
 
 clean: clean-bench-day

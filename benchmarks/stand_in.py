@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from orchestrate.local_postgres import PROJECT_ROOT
+from orchestrate.project import PROJECT_ROOT
 from orchestrate.startup import stop_process
 
 

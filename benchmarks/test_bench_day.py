@@ -16,7 +16,7 @@ from benchmarks.bench_day import (
     summarise,
     targets,
 )
-from orchestrate.local_postgres import PROJECT_ROOT
+from orchestrate.project import PROJECT_ROOT
 
 
 def test_job_environment_keeps_every_store_in_the_state_dir_and_drops_what_would_skew_it() -> None:

@@ -72,7 +72,7 @@ bench-ml-blas: .meltano/.installed native-blas
 
 # Serving latency at 100,000 users, on a Postgres of its own (stopped afterwards).
 bench-serve: .meltano/.installed
-	$(ML_BENCH_ENV) $(PY) -m orchestrate.local_postgres start
+	$(ML_BENCH_ENV) $(PY) -m local.postgres start
 	@status=0; $(ML_BENCH_ENV) $(ML_PY) ml/benchmarks/bench_serve.py --port $(ML_BENCH_API_PORT) \
 		|| status=1; \
-	$(ML_BENCH_ENV) $(PY) -m orchestrate.local_postgres stop; exit $$status
+	$(ML_BENCH_ENV) $(PY) -m local.postgres stop; exit $$status

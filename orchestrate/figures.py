@@ -24,8 +24,8 @@ from pathlib import Path
 import psycopg
 
 from orchestrate.ledger import Figure
-from orchestrate.local_postgres import PROJECT_ROOT
 from orchestrate.meltano_log import OutputLine
+from orchestrate.project import PROJECT_ROOT
 from orchestrate.summary import TABLES
 
 METRIC = re.compile(r"METRIC: (?P<json>\{.*\})\s*$")

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from orchestrate.project import PROJECT_ROOT
+
 DAILY_JOB = "daily"
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from orchestrate.local_postgres import MELTANO_SCHEMA
+from orchestrate.project import MELTANO_SCHEMA
 from orchestrate.summary import warehouse_url
 
 SCHEMA_SQL = """

@@ -12,7 +12,7 @@ $(AIRFLOW_VENV)/.installed: orchestrate/dags/requirements.txt $(VENV)/.installed
 
 # The report reads the run ledger (ops.pipeline_*) of the warehouse; its path is the last line.
 report: $(VENV)/.installed
-	@$(PY) -m orchestrate.local_postgres start
+	@$(PY) -m local.postgres start
 	@$(PY) -m orchestrate.report
 
 # tests/test_ops_report.py opens the report in headless Chromium (Debian's package).

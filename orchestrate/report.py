@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 
 from orchestrate.ledger import SCHEMA_SQL
-from orchestrate.local_postgres import PROJECT_ROOT, load_dotenv
+from orchestrate.project import PROJECT_ROOT, load_dotenv
 from orchestrate.summary import connect_warehouse
 
 ASSETS = Path(__file__).with_name("report_assets")

@@ -1,14 +1,14 @@
-"""`make run`: the daily job on this machine, watched: ledger, lock, alerts, report, summary.
+"""The daily job, watched: lock, ledger, thresholds, alerts, report, summary.
 
     python -m orchestrate.run_daily [--task TASK] [--run-id ID] [--verbose]
 
-Starts what the job needs and is missing (the project-local warehouse, the stand-in API
-unless MOOVITAMIX_API_URL points at a real one), takes the warehouse's advisory lock
-(one run at a time), runs the Meltano job `daily` (meltano.yml) as one `meltano run
+Checks the secrets and the API (MOOVITAMIX_API_URL, when set), takes the warehouse's
+advisory lock (one run at a time), runs the Meltano job `daily` (meltano.yml) as one `meltano run
 daily`, records each of its tasks as a step with its figures in ops.pipeline_* even when
 one fails, checks the key metrics against their thresholds, alerts, refreshes the health
 report and prints a summary. `--task` runs one task of the job under a given run id:
-what an orchestrator with per-step retries calls (orchestrate/dags/).
+what an orchestrator with per-step retries calls (orchestrate/dags/). On a laptop,
+`make run` (local/run.py) starts the local warehouse and the stand-in API first.
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ import argparse
 import datetime as dt
 import os
 import shutil
-import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,11 +30,11 @@ import requests
 from orchestrate import alerts, figures, health
 from orchestrate.job_definition import DAILY_JOB, job_tasks, step_name
 from orchestrate.ledger import Figure, Ledger, RunLocked
-from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres, load_dotenv, warehouse_is_local
 from orchestrate.meltano_log import OutputLine
+from orchestrate.project import PROJECT_ROOT, load_dotenv
 from orchestrate.report import write_report
 from orchestrate.runlog import RunLog
-from orchestrate.startup import StartupError, port_in_use, stop_process
+from orchestrate.startup import StartupError
 from orchestrate.steps import Echo, MeltanoRun, error_summary, task_environment
 from orchestrate.summary import print_summary
 
@@ -51,6 +49,12 @@ def check_java() -> None:
         )
 
 
+def preflight(tasks: list[str]) -> None:
+    """What can be checked before anything starts (a launcher calls it first too)."""
+    if "recommender:run" in tasks:
+        check_java()
+
+
 def check_api(url: str) -> None:
     probe = f"{url.rstrip('/')}/tracks?page=1&size=1"
     token = os.environ.get("MOOVITAMIX_API_TOKEN")
@@ -63,42 +67,6 @@ def check_api(url: str) -> None:
         raise StartupError(
             f"the MooVitamix API at {url} is unreachable or not answering per contract: {error}"
         ) from error
-
-
-@contextmanager
-def stand_in_api(runlog: RunLog) -> Iterator[str]:
-    """The local stand-in API for the duration of the job, stopped by its PID afterwards."""
-    port = int(os.environ.get("MOOVITAMIX_API_PORT", "8000"))
-    if port_in_use(port):
-        raise StartupError(
-            f"port {port} on 127.0.0.1 is already in use"
-            " (set MOOVITAMIX_API_PORT, or set MOOVITAMIX_API_URL to use that server)"
-        )
-    url = f"http://127.0.0.1:{port}"
-    log_path = PROJECT_ROOT / ".logs" / "api.log"
-    log_path.parent.mkdir(exist_ok=True)
-    with log_path.open("w") as api_log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "api"], cwd=PROJECT_ROOT, stdout=api_log, stderr=subprocess.STDOUT
-        )
-    runlog.event("api.starting", pid=server.pid, url=url, log=log_path)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                raise StartupError(f"the stand-in API exited at start (code {server.returncode}), see {log_path}")
-            try:
-                check_api(url)
-                break
-            except StartupError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
-        runlog.event("api.ready", url=url)
-        yield url
-    finally:
-        stop_process(server)
-        runlog.event("api.stopped", pid=server.pid)
 
 
 # Secrets a run outside dev/ci must get from its runner's secret store: never from a
@@ -275,10 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     report: Path | None = None
     try:
         check_secrets(environment, runner_secrets or dict(os.environ))
-        if "recommender:run" in tasks:
-            check_java()
-        if warehouse_is_local():
-            LocalPostgres.from_env().start()
+        preflight(tasks)
         ledger = Ledger(run_id)
         ledger.acquire()
         # The whole job holds the advisory lock throughout; one task of an orchestrator's
@@ -288,13 +253,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             ledger.check_lease(DAILY_JOB)
         ledger.start_run(DAILY_JOB, environment, str(log_path))
-        external_api = os.environ.get("MOOVITAMIX_API_URL")
-        if external_api and needs_api(tasks):
-            check_api(external_api)
-        api = stand_in_api(runlog) if needs_api(tasks) and not external_api else nullcontext(external_api)
-        with api as api_url:
-            failed_step, error = run_steps(ledger, arguments, tasks, first_index, api_url, log_path, run_dir,
-                                           runlog, args.verbose)
+        # Unset: the tap reads the api_url of its Meltano environment.
+        api_url = os.environ.get("MOOVITAMIX_API_URL")
+        if api_url and needs_api(tasks):
+            check_api(api_url)
+        failed_step, error = run_steps(ledger, arguments, tasks, first_index, api_url, log_path, run_dir, runlog,
+                                       args.verbose)
         findings = finish(ledger, failed_step, error, runlog)
         try:
             report = write_report(ledger.connection)

@@ -22,9 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from orchestrate.local_postgres import PROJECT_ROOT
 from orchestrate.meltano_log import OutputLine
 from orchestrate.progress import Progress
+from orchestrate.project import PROJECT_ROOT
 from orchestrate.runlog import RunLog
 
 MELTANO = str(Path(sys.executable).with_name("meltano"))

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import psycopg
 
-from orchestrate.local_postgres import LOCAL_DEFAULTS
-
 TABLES = [
     "raw.tracks",
     "raw.users",
@@ -37,8 +35,8 @@ FIGURES = {
 
 
 def warehouse_url() -> str:
-    setting = {**LOCAL_DEFAULTS, **os.environ}
-    user, host, port, database = (setting[f"WAREHOUSE_{name}"] for name in ("USER", "HOST", "PORT", "DB"))
+    """The warehouse of WAREHOUSE_* (the shell's, else the project's .env: load_dotenv)."""
+    user, host, port, database = (os.environ[f"WAREHOUSE_{name}"] for name in ("USER", "HOST", "PORT", "DB"))
     return f"postgresql://{user}@{host}:{port}/{database}"
 
 

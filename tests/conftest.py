@@ -21,7 +21,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from orchestrate.local_postgres import MELTANO_SCHEMA, PROJECT_ROOT, LocalPostgres
+from local.postgres import LocalPostgres
+from orchestrate.project import MELTANO_SCHEMA, PROJECT_ROOT
 
 os.environ.setdefault("WAREHOUSE_PORT", "5434")
 os.environ.setdefault("WAREHOUSE_DATA_DIR", str(PROJECT_ROOT / ".pgdata-test"))
@@ -77,7 +78,7 @@ def job_environment(tmp_path: Path, database: str) -> dict[str, str]:
 
 def run_daily(env: dict[str, str], *args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "orchestrate.run_daily", *args],
+        [sys.executable, "-m", "local.run", *args],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

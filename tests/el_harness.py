@@ -27,7 +27,7 @@ import requests
 
 from api.settings import Settings, load_settings
 from api.world import World
-from orchestrate.local_postgres import PROJECT_ROOT
+from orchestrate.project import PROJECT_ROOT
 from orchestrate.startup import stop_process
 
 MELTANO = str(PROJECT_ROOT / ".venv" / "bin" / "meltano")

@@ -17,7 +17,8 @@ import requests
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres
+from local.postgres import LocalPostgres
+from orchestrate.project import PROJECT_ROOT
 from tests.conftest import connect, free_port, job_environment, recreate_database, run_daily
 
 DATABASE = "test_daily_job"

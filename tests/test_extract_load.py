@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from orchestrate.local_postgres import LocalPostgres
+from local.postgres import LocalPostgres
 from tests import el_harness as el
 from tests.conftest import connect, free_port, job_environment, recreate_database
 

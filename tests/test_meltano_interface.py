@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres
+from local.postgres import LocalPostgres
+from orchestrate.project import PROJECT_ROOT
 from tests import el_harness as el
 from tests.conftest import connect, free_port, recreate_database
 

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from local.postgres import LocalPostgres
 from orchestrate.job_definition import job_schedule, job_tasks, step_name
-from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres
+from orchestrate.project import PROJECT_ROOT
 from orchestrate.run_daily import EXIT_LOCKED
 from tests import el_harness as el
 from tests.conftest import connect, run_daily
@@ -80,12 +81,18 @@ def test_airflow_parses_the_job_steps_in_order_with_retries_and_a_lease(tmp_path
 @needs_airflow
 def test_airflow_dags_test_runs_the_job_into_the_warehouse(postgres_server: LocalPostgres, ops_env: dict[str, str],
                                                           tmp_path: Path) -> None:
-    env = airflow_env(ops_env, tmp_path / "airflow")
+    # The API the DAG's extract-load reads: the stand-in here, the client's in production.
+    api = el.StandIn(port=int(ops_env["MOOVITAMIX_API_PORT"]), log_path=tmp_path / "api.log",
+                     env={"MOOVITAMIX_API_RECORDS": ops_env["MOOVITAMIX_API_RECORDS"]}).start()
+    env = airflow_env({**ops_env, "MOOVITAMIX_API_URL": api.url}, tmp_path / "airflow")
     migrated = subprocess.run([str(AIRFLOW_PYTHON), "-m", "airflow", "db", "migrate"], env=env, capture_output=True,
                               text=True, timeout=300, check=False)
     assert migrated.returncode == 0, migrated.stderr[-3000:]
-    run = subprocess.run([str(AIRFLOW_PYTHON), "-m", "airflow", "dags", "test", "moovitamix_daily", "2026-12-01"],
-                         env=env, capture_output=True, text=True, timeout=900, check=False)
+    try:
+        run = subprocess.run([str(AIRFLOW_PYTHON), "-m", "airflow", "dags", "test", "moovitamix_daily", "2026-12-01"],
+                             env=env, capture_output=True, text=True, timeout=900, check=False)
+    finally:
+        api.stop()
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
     with connect(postgres_server, ops_env["WAREHOUSE_DB"]) as warehouse:
         runs = warehouse.execute("select run_id, status from ops.pipeline_runs").fetchall()
@@ -96,9 +103,7 @@ def test_airflow_dags_test_runs_the_job_into_the_warehouse(postgres_server: Loca
         assert steps == [(step_name(task), "success") for task in job_tasks("daily")]
         # The last task ended the DAG run's lease: the next run may start.
         assert warehouse.execute("select count(*) from ops.run_lease").fetchone()[0] == 0
-        settings = el.StandIn(port=int(ops_env["MOOVITAMIX_API_PORT"]), log_path=tmp_path / "unused.log",
-                              env={"MOOVITAMIX_API_RECORDS": ops_env["MOOVITAMIX_API_RECORDS"]}).settings
-        el.assert_raw_equals(warehouse, el.truth(settings))
+        el.assert_raw_equals(warehouse, el.truth(api.settings))
         unserved = warehouse.execute(
             "select count(*) from marts.dim_users u where not exists"
             " (select from ml.user_recommendations r where r.user_id = u.user_id)"

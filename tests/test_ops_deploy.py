@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from orchestrate.job_definition import job_schedule
-from orchestrate.local_postgres import PROJECT_ROOT
+from orchestrate.project import PROJECT_ROOT
 
 COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
 WORKFLOW = yaml.safe_load((PROJECT_ROOT / ".github" / "workflows" / "ops.yml").read_text())

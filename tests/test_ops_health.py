@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from local.postgres import LocalPostgres
 from orchestrate import health
 from orchestrate.ledger import SCHEMA_SQL
-from orchestrate.local_postgres import LocalPostgres
 from tests.conftest import connect, recreate_database
 
 DATABASE = "ops_health"

@@ -19,8 +19,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from local.postgres import LocalPostgres
 from orchestrate.ledger import SCHEMA_SQL
-from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres
+from orchestrate.project import PROJECT_ROOT
 from orchestrate.report import write_report
 from tests.conftest import connect, recreate_database
 

@@ -2,7 +2,7 @@
 alert of a failed run delivered to a local receiver, progress and JSON logs, one run at
 a time, and a killed run that does not block the next one.
 
-These run `python -m orchestrate.run_daily --task "tap-moovitamix target-postgres"` (the
+These run `python -m local.run --task "tap-moovitamix target-postgres"` (`make run` of the
 extract-load task of the job, as an orchestrator calls it) on 200 records: the whole job is
 covered by tests/test_daily_job.py.
 """
@@ -20,9 +20,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from local.postgres import LocalPostgres
 from orchestrate.job_definition import job_tasks
 from orchestrate.ledger import APPLICATION_PREFIX, LOCK_KEY
-from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres
+from orchestrate.project import PROJECT_ROOT
 from orchestrate.run_daily import EXIT_LOCKED
 from tests.conftest import AlertReceiver
 
@@ -31,7 +32,7 @@ EXTRACT_LOAD = next(task for task in job_tasks() if task.startswith("tap-"))
 
 def run_daily(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "orchestrate.run_daily", "--task", EXTRACT_LOAD, *args],
+        [sys.executable, "-m", "local.run", "--task", EXTRACT_LOAD, *args],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
     )
 
@@ -126,7 +127,8 @@ def test_a_second_run_refuses_while_one_holds_the_lock(
         refused = run_daily(ops_env)
     assert refused.returncode == EXIT_LOCKED
     assert "run the-first-run" in refused.stderr and "still running the daily job" in refused.stderr
-    assert "event=api.starting" not in refused.stderr  # refused before starting anything
+    assert "event=step.start" not in refused.stderr  # refused before any step
+    assert "event=api.stopped" in refused.stderr  # and the stand-in started for it is gone
 
 
 def test_a_killed_run_does_not_block_the_next_one(postgres_server: LocalPostgres, ops_env: dict[str, str]) -> None:
@@ -135,7 +137,7 @@ def test_a_killed_run_does_not_block_the_next_one(postgres_server: LocalPostgres
     slow = {**ops_env, "MOOVITAMIX_API_FAULT_SLOW_RATE": "1", "MOOVITAMIX_API_SLOW_SECONDS": "8"}
     log = Path(ops_env["RUN_LOG_DIR"]) / "daily-ops-killed-1.log"
     killed = subprocess.Popen(  # the whole job, as `make run` runs it
-        [sys.executable, "-m", "orchestrate.run_daily", "--run-id", "ops-killed-1"],
+        [sys.executable, "-m", "local.run", "--run-id", "ops-killed-1"],
         cwd=PROJECT_ROOT, env=slow, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:

@@ -14,7 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from orchestrate.local_postgres import PROJECT_ROOT, LocalPostgres
+from local.postgres import LocalPostgres
+from orchestrate.project import PROJECT_ROOT
 from tests.conftest import connect, free_port, job_environment, recreate_database
 from tests.el_harness import MELTANO, StandIn, pipeline_env, private_sys_dir
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate.local_postgres import PROJECT_ROOT
+from orchestrate.project import PROJECT_ROOT
 from tests.conftest import free_port, job_environment
 
 
 def run_daily_with(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "orchestrate.run_daily"],
+        [sys.executable, "-m", "local.run"],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
@@ -61,7 +61,7 @@ def test_a_prod_run_without_a_real_salt_stops_before_any_step(tmp_path: Path, sa
     expected = ("error: PII_SALT is shorter than 32 characters: not a production salt" if salt
                 else "error: PII_SALT is not set: a prod run takes it from its secret store")
     assert error_lines(result) == [expected]
-    assert "event=step.start" not in result.stderr and "event=warehouse" not in result.stderr
+    assert "event=step.start" not in result.stderr
 
 
 def test_api_unreachable_names_the_url(postgres_server, tmp_path: Path) -> None:

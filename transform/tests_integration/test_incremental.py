@@ -30,7 +30,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from orchestrate.local_postgres import MELTANO_SCHEMA, LocalPostgres
+from local.postgres import LocalPostgres
+from orchestrate.project import MELTANO_SCHEMA
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,6 +1,6 @@
 """The project-local Postgres warehouse: a real server, no Docker, data inside the project.
 
-    python -m orchestrate.local_postgres start|stop|status|url|dotenv
+    python -m local.postgres start|stop|status|url|dotenv
 
 Settings (environment variables, else the project's `.env`, else the defaults below):
     WAREHOUSE_PORT       TCP port on 127.0.0.1 (default 5433, so a system Postgres on 5432 is left alone)
@@ -30,15 +30,15 @@ import secrets
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from dotenv import dotenv_values
 
+from orchestrate.project import DOTENV, MELTANO_SCHEMA, PROJECT_ROOT, load_dotenv
 from orchestrate.startup import StartupError, last_line, log, port_in_use
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DOTENV = PROJECT_ROOT / ".env"
 # The local server's connection: what `.env` says when nothing else does.
 LOCAL_DEFAULTS = {
     "WAREHOUSE_HOST": "127.0.0.1",
@@ -47,21 +47,11 @@ LOCAL_DEFAULTS = {
     "WAREHOUSE_DB": "moovitamix",
 }
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-# Meltano's system database lives in this schema of the warehouse (meltano.yml).
-MELTANO_SCHEMA = "meltano"
 
 
-def warehouse_is_local() -> bool:
+def warehouse_is_local(settings: Mapping[str, str] = os.environ) -> bool:
     """Whether the configured warehouse is this project's server (else nothing to start)."""
-    return os.environ.get("WAREHOUSE_HOST", LOCAL_DEFAULTS["WAREHOUSE_HOST"]) in LOCAL_HOSTS
-
-
-def load_dotenv() -> None:
-    """The project's `.env` under the process environment, as Meltano layers them."""
-    if DOTENV.exists():
-        for name, value in dotenv_values(DOTENV).items():
-            if value is not None:
-                os.environ.setdefault(name, value)
+    return settings.get("WAREHOUSE_HOST", LOCAL_DEFAULTS["WAREHOUSE_HOST"]) in LOCAL_HOSTS
 
 
 def write_dotenv() -> None:
@@ -99,16 +89,16 @@ class LocalPostgres:
     bin_dir: Path
 
     @classmethod
-    def from_env(cls) -> LocalPostgres:
-        port_text = os.environ.get("WAREHOUSE_PORT", LOCAL_DEFAULTS["WAREHOUSE_PORT"])
+    def from_env(cls, settings: Mapping[str, str] = os.environ) -> LocalPostgres:
+        port_text = settings.get("WAREHOUSE_PORT", LOCAL_DEFAULTS["WAREHOUSE_PORT"])
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise StartupError(f"WAREHOUSE_PORT must be a TCP port number, got {port_text!r}")
-        data_dir = Path(os.environ.get("WAREHOUSE_DATA_DIR", PROJECT_ROOT / ".pgdata")).resolve()
+        data_dir = Path(settings.get("WAREHOUSE_DATA_DIR", PROJECT_ROOT / ".pgdata")).resolve()
         return cls(
             port=int(port_text),
             data_dir=data_dir,
-            user=os.environ.get("WAREHOUSE_USER", LOCAL_DEFAULTS["WAREHOUSE_USER"]),
-            database=os.environ.get("WAREHOUSE_DB", LOCAL_DEFAULTS["WAREHOUSE_DB"]),
+            user=settings.get("WAREHOUSE_USER", LOCAL_DEFAULTS["WAREHOUSE_USER"]),
+            database=settings.get("WAREHOUSE_DB", LOCAL_DEFAULTS["WAREHOUSE_DB"]),
             bin_dir=find_pg_bin(),
         )
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate import local_postgres
-from orchestrate.local_postgres import LocalPostgres, server_settings
+from local import postgres
+from local.postgres import LocalPostgres, server_settings
 
 GB = 2**30
 
@@ -56,8 +56,8 @@ def test_start_passes_the_settings_to_the_server(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(LocalPostgres, "_run", fake_run)
     monkeypatch.setattr(LocalPostgres, "ensure_database", lambda self: None)
-    monkeypatch.setattr(local_postgres, "port_in_use", lambda port: False)
-    monkeypatch.setattr(local_postgres, "machine_resources", lambda: (8 * GB, 4))
+    monkeypatch.setattr(postgres, "port_in_use", lambda port: False)
+    monkeypatch.setattr(postgres, "machine_resources", lambda: (8 * GB, 4))
     server.start()
 
     start = next(call for call in calls if call[:2] == ("pg_ctl", "start"))

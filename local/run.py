@@ -1,0 +1,88 @@
+"""`make run`: the daily job on this machine, with what a laptop lacks started for it.
+
+    python -m local.run [the options of orchestrate/run_daily.py]
+
+Starts the project-local Postgres unless WAREHOUSE_HOST names another server, and the
+stand-in API for the run unless MOOVITAMIX_API_URL names a real one (or the chosen task
+reads no API); then hands over to the supervisor, orchestrate/run_daily.py, with the
+stand-in's URL, and stops the stand-in by its PID when the supervisor is done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from local.postgres import LocalPostgres, warehouse_is_local
+from orchestrate import run_daily
+from orchestrate.job_definition import job_tasks
+from orchestrate.project import PROJECT_ROOT, layered_settings
+from orchestrate.startup import StartupError, log, port_in_use, stop_process
+
+
+@contextmanager
+def stand_in_api(port_text: str) -> Iterator[str]:
+    """The stand-in API (api/) for the duration of the job; its URL."""
+    if not port_text.isdigit():
+        raise StartupError(f"MOOVITAMIX_API_PORT must be a TCP port number, got {port_text!r}")
+    port = int(port_text)
+    if port_in_use(port):
+        raise StartupError(
+            f"port {port} on 127.0.0.1 is already in use"
+            " (set MOOVITAMIX_API_PORT, or set MOOVITAMIX_API_URL to use that server)"
+        )
+    url = f"http://127.0.0.1:{port}"
+    log_path = PROJECT_ROOT / ".logs" / "api.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with log_path.open("w") as api_log:
+        server = subprocess.Popen([sys.executable, "-m", "api"], cwd=PROJECT_ROOT, stdout=api_log,
+                                  stderr=subprocess.STDOUT)
+    log("api.starting", pid=server.pid, url=url, log=log_path)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                raise StartupError(f"the stand-in API exited at start (code {server.returncode}), see {log_path}")
+            try:
+                run_daily.check_api(url)
+                break
+            except StartupError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        log("api.ready", url=url)
+        yield url
+    finally:
+        stop_process(server)
+        log("api.stopped", pid=server.pid)
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Read, not loaded: the supervisor tells the runner's own secrets from the .env's.
+    settings = layered_settings()
+    # Only --task matters here (does the run read the API?); run_daily parses the rest.
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--task")
+    task = parser.parse_known_args(argv)[0].task
+    tasks = [task] if task else job_tasks()
+    try:
+        run_daily.preflight(tasks)
+        if warehouse_is_local(settings):
+            LocalPostgres.from_env(settings).start()
+        if settings.get("MOOVITAMIX_API_URL") or not run_daily.needs_api(tasks):
+            return run_daily.main(argv)
+        with stand_in_api(settings.get("MOOVITAMIX_API_PORT", "8000")) as url:
+            os.environ["MOOVITAMIX_API_URL"] = url
+            return run_daily.main(argv)
+    except StartupError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
