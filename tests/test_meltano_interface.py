@@ -2,7 +2,7 @@
 
 The project is copied as a clone would have it (no `.venv` or `.meltano` of its own: it
 links the installed ones, with a `run/` of its own), with a `.env` for this test's
-warehouse and stand-in, the file `make install` writes for the local server. Then the
+warehouse, stand-in and salt: the file `make install` writes for the local server. Then the
 daily job runs with only PATH and HOME in the environment, and the warehouse, Meltano's
 state and the recommendations are compared with the stand-in's truth.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -65,6 +66,7 @@ def project(postgres_server: LocalPostgres, tmp_path: Path) -> Iterator[tuple[Pa
             f"WAREHOUSE_PASSWORD={os.environ['WAREHOUSE_PASSWORD']}",
             f"WAREHOUSE_DB={DATABASE}",
             f"TAP_MOOVITAMIX_API_URL={api.url}",
+            f"PII_SALT={secrets.token_urlsafe(32)}",
         ]) + "\n"
     )
     yield project, api
