@@ -28,7 +28,7 @@ TEST_ENV := WAREHOUSE_PORT=$(TEST_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.
 MELTANO_FILES := meltano.yml $(wildcard */*.meltano.yml) \
 	extract/tap-moovitamix/pyproject.toml extract/bookmark-guard/pyproject.toml ml/pyproject.toml
 
-.PHONY: help install run test lint start db-url mlflow-ui docs quality stop clean bench bench-api bench-el
+.PHONY: help install run test lint start db-url mlflow-ui docs quality erase-user stop clean bench bench-api bench-el
 
 # Each stage keeps its own targets beside its code; they add to these lists.
 BENCH_TARGETS := bench-api bench-el
@@ -43,6 +43,7 @@ help:
 	@echo "make db-url     start the project-local Postgres if needed; print its URI last"
 	@echo "make mlflow-ui  the MLflow UI on http://127.0.0.1:$(MLFLOW_UI_PORT)"
 	@echo "make quality    dbt tests + every Soda contract on the current warehouse; non-zero if a gate fails"
+	@echo "make erase-user USER_ID=N  erase one person everywhere (raw, snapshots, pii, marts, ml) and keep them out"
 	@echo "make docs       generate the dbt docs and serve them on http://127.0.0.1:8080 (lineage up to ml.user_recommendations)"
 	@echo "make stop       stop every server the project started, Postgres included"
 	@echo "make clean      stop, then remove all local state (venvs, plugins, data, MLflow store)"
@@ -118,6 +119,12 @@ mlflow-ui: .meltano/.installed
 quality: .meltano/.installed
 	@$(PY) -m local.postgres start
 	quality/run_quality.sh
+
+# One person erased everywhere, and kept out of later runs (transform/macros/erasure.sql).
+erase-user: .meltano/.installed
+	@case "$(USER_ID)" in ''|*[!0-9]*) echo "usage: make erase-user USER_ID=<the user's numeric id>" >&2; exit 2;; esac
+	@$(PY) -m local.postgres start
+	$(MELTANO) invoke dbt-postgres run-operation erase_user --args '{user_id: $(USER_ID)}'
 
 docs: .meltano/.installed
 	$(MELTANO) invoke dbt-postgres:docs-generate

@@ -1,0 +1,104 @@
+{#- The right to erasure (Law 25, GDPR art. 17): one person removed from every table that
+    holds their data, and kept out afterwards.
+
+    erase_user(user_id): `make erase-user USER_ID=…` (dbt run-operation). One SQL statement,
+    hence one transaction: the person's rows go from raw (users, listen histories, the
+    rejected records that name them), snapshots, pii, the marts and ml; the id goes into
+    ops.erased_users. The marts stay consistent: every fact of the person goes with them.
+
+    purge_erased_users(): on-run-start of every dbt command. The API may still serve an
+    erased person: whatever the last extract-load brought back into raw is deleted before
+    anything reads raw, so no later model, snapshot or mart sees them again. -#}
+
+{% macro erased_users_table() -%}
+    create table if not exists ops.erased_users (
+        user_id bigint primary key,
+        erased_at timestamptz not null
+    )
+{%- endmacro %}
+
+{#- The rejected records that name the person: by their key, or any id or e-mail in the payload. -#}
+{% macro _names_the_person(user_id, emails) -%}
+    stream in ('users', 'listen_history')
+    and (record_key = '{{ user_id }}'
+         or payload::jsonb ->> 'id' = '{{ user_id }}'
+         or payload::jsonb ->> 'user_id' = '{{ user_id }}'
+         or exists (select from {{ emails }} as known where strpos(payload, known.email) > 0))
+{%- endmacro %}
+
+{% macro purge_erased_users() -%}
+    do $$
+    begin
+        create schema if not exists ops;
+        {{ erased_users_table() }};
+        if to_regclass('raw.rejected_records') is not null then
+            delete from raw.rejected_records as rejected
+            using ops.erased_users as erased
+            where rejected.stream in ('users', 'listen_history')
+              and (rejected.record_key = erased.user_id::text
+                   or rejected.payload::jsonb ->> 'id' = erased.user_id::text
+                   or rejected.payload::jsonb ->> 'user_id' = erased.user_id::text);
+        end if;
+        if to_regclass('raw.users') is not null then
+            delete from raw.users where id in (select user_id from ops.erased_users);
+        end if;
+        if to_regclass('raw.listen_history') is not null then
+            delete from raw.listen_history where user_id in (select user_id from ops.erased_users);
+        end if;
+    end
+    $$
+{%- endmacro %}
+
+{% macro erase_user(user_id) %}
+    {%- set person = user_id | int -%}
+    {%- set erasure -%}
+        with emails as (
+            select email from raw.users where id = {{ person }} and email is not null
+            union
+            select email from pii.users where user_id = {{ person }} and email is not null
+        ),
+        suppressed as (
+            insert into ops.erased_users (user_id, erased_at) values ({{ person }}, now())
+            on conflict (user_id) do update set erased_at = excluded.erased_at
+            returning 1
+        ),
+        rejected as (
+            delete from raw.rejected_records where {{ _names_the_person(person, 'emails') }} returning 1
+        ),
+        raw_users as (delete from raw.users where id = {{ person }} returning 1),
+        raw_histories as (delete from raw.listen_history where user_id = {{ person }} returning 1),
+        user_versions as (delete from snapshots.users_snapshot where user_id = {{ person }} returning 1),
+        history_versions as (
+            delete from snapshots.listen_history_snapshot where user_id = {{ person }} returning 1
+        ),
+        identities as (delete from pii.users where user_id = {{ person }} returning 1),
+        dimension as (delete from marts.dim_users where user_id = {{ person }} returning 1),
+        listens as (delete from marts.fct_listens where user_id = {{ person }} returning 1),
+        interactions as (delete from marts.user_track_interactions where user_id = {{ person }} returning 1),
+        conflicts as (
+            delete from ops.identity_conflicts where entity = 'users' and entity_id = {{ person }} returning 1
+        ),
+        recommendations as (delete from ml.user_recommendations where user_id = {{ person }} returning 1),
+        model_index as (delete from ml.user_index where user_id = {{ person }} returning 1)
+        select
+            (select count(*) from raw_users) as raw_users,
+            (select count(*) from raw_histories) as raw_listen_histories,
+            (select count(*) from rejected) as raw_rejected_records,
+            (select count(*) from user_versions) as snapshot_user_versions,
+            (select count(*) from history_versions) as snapshot_history_versions,
+            (select count(*) from identities) as pii_users,
+            (select count(*) from dimension) as dim_users,
+            (select count(*) from listens) as fct_listens,
+            (select count(*) from interactions) as user_track_interactions,
+            (select count(*) from conflicts) as identity_conflicts,
+            (select count(*) from recommendations) as user_recommendations,
+            (select count(*) from model_index) as ml_user_index,
+            (select count(*) from suppressed) as suppression_entries
+    {%- endset -%}
+    {% do run_query(erased_users_table()) %}
+    {% set touched = run_query(erasure) %}
+    {% do run_query('commit') %}
+    {% for column in touched.columns %}
+        {{ log('erased user ' ~ person ~ ': ' ~ column.name ~ '=' ~ column.values()[0], info=True) }}
+    {% endfor %}
+{% endmacro %}
