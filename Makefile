@@ -21,9 +21,12 @@ export SODA_CORE_TELEMETRY_ENABLED := false
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
+# Tests and benchmarks start project-local servers of their own, with the passwords and
+# salt of `.env` (written by `make install`), whatever the shell points WAREHOUSE_* at.
+WITH_DOTENV := set -a && . ./.env && set +a &&
 # `make test` gets its own Postgres instance, so it never touches the data of `make run`.
 TEST_WAREHOUSE_PORT ?= 5434
-TEST_ENV := WAREHOUSE_PORT=$(TEST_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.pgdata-test
+TEST_ENV := $(WITH_DOTENV) WAREHOUSE_PORT=$(TEST_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.pgdata-test
 
 MELTANO_FILES := meltano.yml $(wildcard */*.meltano.yml) \
 	extract/tap-moovitamix/pyproject.toml extract/bookmark-guard/pyproject.toml ml/pyproject.toml
@@ -102,7 +105,7 @@ bench-api: $(VENV)/.installed
 # The whole tap ► target ► Postgres path against plain HTTP + COPY, on a Postgres of its own.
 BENCH_WAREHOUSE_PORT ?= 5435
 bench-el: .meltano/.installed
-	WAREHOUSE_PORT=$(BENCH_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.pgdata-bench $(PY) -m benchmarks.bench_el
+	$(WITH_DOTENV) WAREHOUSE_PORT=$(BENCH_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.pgdata-bench $(PY) -m benchmarks.bench_el
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -110,8 +113,9 @@ lint: $(VENV)/.installed
 start: $(VENV)/.installed
 	$(PY) -m api
 
-db-url: $(VENV)/.installed
-	@$(PY) -m local.postgres url
+# The owner's URI, or a component role's: make db-url ROLE=reader
+db-url: $(VENV)/.installed .env
+	@$(PY) -m local.postgres url $(if $(ROLE),--role $(ROLE))
 
 mlflow-ui: .meltano/.installed
 	$(MELTANO) invoke recommender mlflow-ui --port $(MLFLOW_UI_PORT)
@@ -124,7 +128,7 @@ quality: .meltano/.installed
 erase-user: .meltano/.installed
 	@case "$(USER_ID)" in ''|*[!0-9]*) echo "usage: make erase-user USER_ID=<the user's numeric id>" >&2; exit 2;; esac
 	@$(PY) -m local.postgres start
-	$(MELTANO) invoke dbt-postgres run-operation erase_user --args '{user_id: $(USER_ID)}'
+	$(PY) -m orchestrate.erase_user $(USER_ID)
 
 docs: .meltano/.installed
 	$(MELTANO) invoke dbt-postgres:docs-generate

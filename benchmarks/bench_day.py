@@ -47,7 +47,7 @@ from psycopg.rows import dict_row
 
 from benchmarks.process_memory import ProcessId, Sample, TreeSampler, is_alive, parse_stat, peak, peak_pss
 from benchmarks.stand_in import running_stand_in
-from orchestrate.project import PROJECT_ROOT
+from orchestrate.project import PROJECT_ROOT, load_dotenv
 from orchestrate.startup import port_in_use
 
 DEFAULT_RECORDS = 1_000_000
@@ -90,7 +90,6 @@ def job_environment(
         WAREHOUSE_HOST="127.0.0.1",
         WAREHOUSE_PORT=str(warehouse_port),
         WAREHOUSE_USER=WAREHOUSE_USER,
-        WAREHOUSE_PASSWORD="local-dev-only",  # the local server trusts 127.0.0.1; target-postgres wants one
         WAREHOUSE_DB=WAREHOUSE_DB,
         WAREHOUSE_DATA_DIR=str(state / "pgdata"),
         MOOVITAMIX_API_PORT=str(api_port),
@@ -183,7 +182,8 @@ class Warehouse:
 
     def connect(self, database: str = WAREHOUSE_DB) -> psycopg.Connection:
         return psycopg.connect(
-            host="127.0.0.1", port=self.port, user=WAREHOUSE_USER, dbname=database, autocommit=True, connect_timeout=15
+            host="127.0.0.1", port=self.port, user=WAREHOUSE_USER, password=self.env["WAREHOUSE_PASSWORD"],
+            dbname=database, autocommit=True, connect_timeout=15,
         )
 
 
@@ -204,8 +204,8 @@ def start_warehouse(env: dict[str, str]) -> Warehouse:
     if result.returncode != 0:
         raise SystemExit(f"bench-day: the warehouse did not start: {(result.stderr or result.stdout).strip()}")
     port = int(env["WAREHOUSE_PORT"])
-    with psycopg.connect(host="127.0.0.1", port=port, user=WAREHOUSE_USER, dbname="postgres",
-                         autocommit=True) as connection:
+    with psycopg.connect(host="127.0.0.1", port=port, user=WAREHOUSE_USER, password=env["WAREHOUSE_PASSWORD"],
+                         dbname="postgres", autocommit=True) as connection:
         backend, data_directory = connection.execute(
             "select pg_backend_pid(), current_setting('data_directory')"
         ).fetchone()
@@ -666,6 +666,7 @@ def main(argv: list[str] | None = None) -> int:
     state = args.state_dir.resolve()
     signal.signal(signal.SIGTERM, _interrupted)
 
+    load_dotenv()  # the owner's and the roles' passwords, as `make install` wrote them
     envs = {day: job_environment(os.environ, state, args.records, day, args.warehouse_port, args.api_port)
             for day in DAYS}
     # A run killed before it could stop its server left it running on the data dir about to be emptied.

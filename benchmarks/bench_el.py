@@ -46,7 +46,7 @@ import requests
 
 from benchmarks.stand_in import running_stand_in
 from local.postgres import LocalPostgres
-from orchestrate.project import MELTANO_SCHEMA, PROJECT_ROOT
+from orchestrate.project import PROJECT_ROOT, load_dotenv
 
 DATABASE = "bench_el"
 ENDPOINTS = ("tracks", "users", "listen_history")
@@ -106,11 +106,7 @@ def warehouse() -> Iterator[LocalPostgres]:
     started_here = not server.is_running()
     server.start()
     try:
-        with connect(server, "postgres") as admin:
-            admin.execute(f'drop database if exists "{DATABASE}" with (force)')
-            admin.execute(f'create database "{DATABASE}"')
-        with connect(server, DATABASE) as fresh:  # Meltano's system database lives there
-            fresh.execute(f"create schema {MELTANO_SCHEMA}")
+        server.fresh_database(DATABASE)
         yield server
     finally:
         if started_here:
@@ -118,7 +114,7 @@ def warehouse() -> Iterator[LocalPostgres]:
 
 
 def connect(server: LocalPostgres, database: str) -> psycopg.Connection:
-    return psycopg.connect(host="127.0.0.1", port=server.port, user=server.user, dbname=database, autocommit=True)
+    return server.connect(database)
 
 
 # --- pipeline ---------------------------------------------------------------------------
@@ -140,7 +136,6 @@ def pipeline_env(server: LocalPostgres, api_url: str, workdir: Path, page_size: 
         WAREHOUSE_HOST="127.0.0.1",
         WAREHOUSE_PORT=str(server.port),
         WAREHOUSE_USER=server.user,
-        WAREHOUSE_PASSWORD=env.get("WAREHOUSE_PASSWORD", "local-dev-only"),
         WAREHOUSE_DB=DATABASE,
         MELTANO_SYS_DIR_ROOT=str(private_sys_dir(workdir)),
         MELTANO_SEND_ANONYMOUS_USAGE_STATS="false",
@@ -290,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-breakdown", action="store_true", help="skip the tap-alone run and the phases")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs) for inspection")
     args = parser.parse_args(argv)
+    load_dotenv()  # the owner's and the roles' passwords, as `make install` wrote them
     if not 1 <= args.page_size <= 100:
         parser.error("--page-size must be in 1..100")
 

@@ -1,24 +1,27 @@
 """The project-local Postgres warehouse: a real server, no Docker, data inside the project.
 
-    python -m local.postgres start|stop|status|url|dotenv
+    python -m local.postgres start|stop|status|url|dotenv [--role ROLE]
 
 Settings (environment variables, else the project's `.env`, else the defaults below):
     WAREHOUSE_PORT       TCP port on 127.0.0.1 (default 5433, so a system Postgres on 5432 is left alone)
     WAREHOUSE_DATA_DIR   cluster directory (default <project>/.pgdata)
-    WAREHOUSE_USER       superuser created by initdb (default moovitamix)
+    WAREHOUSE_USER       the owner, superuser created by initdb (default moovitamix)
+    WAREHOUSE_PASSWORD   its password; WAREHOUSE_<ROLE>_PASSWORD those of the component roles
     WAREHOUSE_DB         database created on first start (default moovitamix)
     PG_BIN               directory of initdb/pg_ctl (default: newest /usr/lib/postgresql/*/bin)
 
 `dotenv` writes the project's `.env` (git-ignored, mode 0600) with this server's
-connection, unless it exists: Meltano reads that file under whatever the shell sets, so
-`meltano run daily` from a plain shell reaches this server, and its system database
-(state, runs) is the warehouse's schema `meltano` (meltano.yml, `database_uri`).
+connection and generated passwords, adding what it lacks: Meltano reads that file under
+whatever the shell sets, so `meltano run daily` from a plain shell reaches this server,
+and its system database (state, runs) is the warehouse's schema `meltano`.
 
-The server listens on 127.0.0.1 only, with trust authentication: it is a developer's
-sandbox. Its memory, parallelism and WAL settings are derived from the machine at each
-start (server_settings); a server already running keeps the ones it was started with.
-A shared or production warehouse is reached by setting WAREHOUSE_HOST, WAREHOUSE_USER
-and WAREHOUSE_PASSWORD instead of starting this one.
+The server listens on 127.0.0.1 only and asks every connection for a password
+(scram-sha-256); a cluster made by an earlier version with trust authentication is moved
+to passwords at its next start. Each start applies the warehouse's roles and grants
+(orchestrate/roles.sql) with the passwords of `.env`. Its memory, parallelism and WAL
+settings are derived from the machine at each start (server_settings); a server already
+running keeps the ones it was started with. A shared or production warehouse is reached
+by setting WAREHOUSE_HOST, WAREHOUSE_USER and the passwords instead of starting this one.
 """
 
 from __future__ import annotations
@@ -31,12 +34,15 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 from dotenv import dotenv_values
+from psycopg import sql
 
-from orchestrate.project import DOTENV, MELTANO_SCHEMA, PROJECT_ROOT, load_dotenv
+from orchestrate.project import DOTENV, PROJECT_ROOT, load_dotenv
+from orchestrate.roles import COMPONENT_ROLES, apply_grants, password_variable, role_passwords
 from orchestrate.startup import StartupError, last_line, log, port_in_use
 
 # The local server's connection: what `.env` says when nothing else does.
@@ -60,8 +66,9 @@ def write_dotenv() -> None:
     held = dotenv_values(DOTENV) if DOTENV.exists() else {}
     wanted = {
         **LOCAL_DEFAULTS,
-        # The local server trusts 127.0.0.1 and ignores it; target-postgres insists on one.
+        # URL-safe: the loader's also goes into Meltano's database_uri.
         "WAREHOUSE_PASSWORD": secrets.token_urlsafe(24),
+        **{password_variable(role): secrets.token_urlsafe(24) for role in COMPONENT_ROLES},
         # The salt of the pseudonymous user key: a real one, known to this machine only.
         "PII_SALT": secrets.token_urlsafe(32),
     }
@@ -87,6 +94,8 @@ class LocalPostgres:
     user: str
     database: str
     bin_dir: Path
+    password: str = field(repr=False, default="")
+    role_passwords: Mapping[str, str] = field(repr=False, default_factory=dict)
 
     @classmethod
     def from_env(cls, settings: Mapping[str, str] = os.environ) -> LocalPostgres:
@@ -100,6 +109,8 @@ class LocalPostgres:
             user=settings.get("WAREHOUSE_USER", LOCAL_DEFAULTS["WAREHOUSE_USER"]),
             database=settings.get("WAREHOUSE_DB", LOCAL_DEFAULTS["WAREHOUSE_DB"]),
             bin_dir=find_pg_bin(),
+            password=settings.get("WAREHOUSE_PASSWORD", ""),
+            role_passwords=role_passwords(settings),
         )
 
     @property
@@ -113,6 +124,22 @@ class LocalPostgres:
     @property
     def url(self) -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{self.database}"
+
+    def url_with_password(self, role: str | None = None) -> str:
+        """What `make db-url` prints: the owner's URI, or a component role's, password included."""
+        if role is None:
+            user, password = self.user, self.password
+        elif role in self.role_passwords:
+            user, password = role, self.role_passwords[role]
+        else:
+            raise StartupError(f"no password for role {role!r} (roles: {', '.join(COMPONENT_ROLES)}; see .env)")
+        return f"postgresql://{user}:{password}@127.0.0.1:{self.port}/{self.database}"
+
+    def connect(self, database: str) -> psycopg.Connection:
+        return psycopg.connect(
+            host="127.0.0.1", port=self.port, user=self.user, password=self.password, dbname=database,
+            autocommit=True, connect_timeout=15,
+        )
 
     def _run(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
         # initdb and pg_ctl refuse to run as root: run them as the postgres system user then.
@@ -135,19 +162,31 @@ class LocalPostgres:
             return None
 
     def init_cluster(self) -> None:
+        self.require_password()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.data_dir, "postgres", "postgres")
-        result = self._run(
-            "initdb",
-            "-D",
-            str(self.cluster_dir),
-            "-U",
-            self.user,
-            "--auth=trust",
-            "--encoding=UTF8",
-            "--locale=C.UTF-8",
-        )
+        # initdb reads the owner's password from a file: never on a command line.
+        password_file = self.data_dir / ".owner-password"
+        descriptor = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as secret:
+            secret.write(self.password + "\n")
+        if os.geteuid() == 0:
+            shutil.chown(password_file, "postgres", "postgres")
+        try:
+            result = self._run(
+                "initdb",
+                "-D",
+                str(self.cluster_dir),
+                "-U",
+                self.user,
+                "--auth=scram-sha-256",
+                f"--pwfile={password_file}",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            )
+        finally:
+            password_file.unlink()
         if result.returncode != 0:
             raise StartupError(f"initdb failed in {self.cluster_dir}: {last_line(result.stderr)}")
         log("warehouse.init", data_dir=str(self.cluster_dir))
@@ -159,6 +198,7 @@ class LocalPostgres:
                     f"the warehouse in {self.cluster_dir} already runs on port {self.running_port()},"
                     f" not {self.port}: run `make stop` first or set WAREHOUSE_PORT={self.running_port()}"
                 )
+            self.require_password()
             self.ensure_database()  # WAREHOUSE_DB may name a database this server does not have yet
             log("warehouse.already_running", url=self.url)
             return
@@ -166,6 +206,7 @@ class LocalPostgres:
             raise StartupError(f"port {self.port} on 127.0.0.1 is already in use (set WAREHOUSE_PORT to a free port)")
         if not (self.cluster_dir / "PG_VERSION").exists():
             self.init_cluster()
+        self.require_password()
         # No unix socket: its path length is limited and the project may live deep in a tree.
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
         options += "".join(f" -c {name}={value}" for name, value in server_settings(*machine_resources()).items())
@@ -190,38 +231,56 @@ class LocalPostgres:
         self.ensure_database()
         log("warehouse.started", url=self.url, data_dir=str(self.cluster_dir))
 
+    def require_password(self) -> None:
+        if not self.password:
+            raise StartupError("WAREHOUSE_PASSWORD is not set: run `make install`, which writes it into .env")
+
     def ensure_database(self) -> None:
-        psql = [
-            str(self.bin_dir / "psql"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-U",
-            self.user,
-            "-d",
-            "postgres",
-            "-tAc",
-        ]
-        exists = subprocess.run(
-            [*psql, f"select 1 from pg_database where datname = '{self.database}'"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if exists.stdout.strip() != "1":
-            created = subprocess.run(
-                [*psql, f'create database "{self.database}"'], capture_output=True, text=True, check=False
+        """The database, the owner's password required, the roles and grants applied."""
+        self.require_scram()
+        try:
+            with self.connect("postgres") as admin:
+                if admin.execute("select 1 from pg_database where datname = %s", (self.database,)).fetchone() is None:
+                    admin.execute(sql.SQL("create database {}").format(sql.Identifier(self.database)))
+            with self.connect(self.database) as owner:
+                apply_grants(owner, self.role_passwords)
+        except psycopg.OperationalError as error:
+            raise StartupError(
+                f"cannot log in to the warehouse on port {self.port} as {self.user}: {last_line(str(error))}"
+                f" (WAREHOUSE_PASSWORD in .env must be the one this cluster in {self.cluster_dir} was made with)"
+            ) from error
+
+    def fresh_database(self, database: str) -> None:
+        """An empty database with the warehouse's schemas and grants (tests, benchmarks)."""
+        with self.connect("postgres") as admin:
+            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database)))
+            admin.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
+        with self.connect(database) as owner:
+            apply_grants(owner)
+
+    def require_scram(self) -> None:
+        """A cluster made with trust authentication (earlier versions) asks for passwords from now on."""
+        hba = self.cluster_dir / "pg_hba.conf"
+        lines = hba.read_text().splitlines()
+        if not any(line.split()[-1:] == ["trust"] for line in lines if not line.lstrip().startswith("#")):
+            return
+        with self.connect("postgres") as admin:
+            admin.execute(
+                sql.SQL("alter role {} password {}").format(
+                    sql.Identifier(self.user), sql.Literal(self.password)
+                )
             )
-            if created.returncode != 0:
-                raise StartupError(f"could not create database {self.database}: {last_line(created.stderr)}")
-        # Meltano keeps its state there but does not create the schema of its search_path.
-        psql[psql.index("-d") + 1] = self.database
-        schema = subprocess.run(
-            [*psql, f"create schema if not exists {MELTANO_SCHEMA}"], capture_output=True, text=True, check=False
-        )
-        if schema.returncode != 0:
-            raise StartupError(f"could not create schema {MELTANO_SCHEMA}: {last_line(schema.stderr)}")
+        rewritten = [
+            line.rsplit("trust", 1)[0] + "scram-sha-256"
+            if not line.lstrip().startswith("#") and line.split()[-1:] == ["trust"]
+            else line
+            for line in lines
+        ]
+        hba.write_text("\n".join(rewritten) + "\n")
+        result = self._run("pg_ctl", "reload", "-D", str(self.cluster_dir))
+        if result.returncode != 0:
+            raise StartupError(f"Postgres did not reload its authentication rules: {last_line(result.stderr)}")
+        log("warehouse.passwords_required", hba=str(hba))
 
     def stop(self) -> None:
         if not self.is_running():
@@ -301,7 +360,9 @@ def find_pg_bin() -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["start", "stop", "status", "url", "dotenv"])
-    action = parser.parse_args(argv).action
+    parser.add_argument("--role", default=None, help="url: a component role's URI instead of the owner's")
+    arguments = parser.parse_args(argv)
+    action = arguments.action
     if action == "dotenv":
         write_dotenv()
         return 0
@@ -321,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if running else 1
         else:
             warehouse.start()
-            print(warehouse.url)
+            print(warehouse.url_with_password(arguments.role))
     except StartupError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from orchestrate.project import MELTANO_SCHEMA
+from orchestrate.roles import apply_grants
 from orchestrate.summary import warehouse_url
 
 SCHEMA_SQL = """
@@ -128,9 +128,9 @@ class Ledger:
             who = f"run {holder[0]} (started {holder[1]:%Y-%m-%d %H:%M:%S %Z})" if holder else "another run"
             raise RunLocked(f"{who} is still running the daily job on this warehouse; not starting a second one")
         self.connection.execute(SCHEMA_SQL)
-        # Meltano's system database (meltano.yml) lives in the warehouse too, in a schema
-        # Meltano does not create: any warehouse the job meets gets it here.
-        self.connection.execute(f"create schema if not exists {MELTANO_SCHEMA}")
+        # Every component's role, schema and grants (Meltano's schema included), on any
+        # warehouse the job meets; the passwords are set where the roles are made.
+        apply_grants(self.connection)
         # Holding the lock proves that no other run is alive: rows still 'running' are
         # what a killed run left behind.
         self.connection.execute(

@@ -33,6 +33,7 @@ from orchestrate.ledger import Figure, Ledger, RunLocked
 from orchestrate.meltano_log import OutputLine
 from orchestrate.project import PROJECT_ROOT, load_dotenv
 from orchestrate.report import write_report
+from orchestrate.roles import JOB_ROLES, password_variable
 from orchestrate.runlog import RunLog
 from orchestrate.startup import StartupError
 from orchestrate.steps import Echo, MeltanoRun, error_summary, task_environment
@@ -71,7 +72,7 @@ def check_api(url: str) -> None:
 
 # Secrets a run outside dev/ci must get from its runner's secret store: never from a
 # default or the project's .env (whose salt is this machine's own, not production's).
-REQUIRED_SECRETS = ("PII_SALT", "WAREHOUSE_PASSWORD")
+REQUIRED_SECRETS = ("PII_SALT", "WAREHOUSE_PASSWORD", *(password_variable(role) for role in JOB_ROLES))
 LOCAL_ENVIRONMENTS = ("dev", "ci")
 MIN_SALT_LENGTH = 32  # every development value ever used is shorter
 

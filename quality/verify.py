@@ -53,7 +53,7 @@ OUTCOME_NAMES = {
     ExitCode.CHECK_WARNINGS: "PASSED_WITH_WARNINGS",
     ExitCode.CHECK_FAILURES: "FAILED",
 }
-VOLUME_MARKER = "ops.quality_volume_change"
+VOLUME_MARKER = "quality.volume_change"
 
 
 def contract_variables() -> dict[str, object]:
@@ -125,7 +125,7 @@ def main(paths: list[Path]) -> int:
     try:
         volume_history.setup()
     except Exception as exc:  # unreachable warehouse: every contract will say so too
-        print(f"could not set up ops.quality_volume_history ({exc}): volume checks will error")
+        print(f"could not set up quality.volume_history ({exc}): volume checks will error")
 
     contracts: list[results.ContractRecord] = []
     volumes: dict[str, bool] = {}
@@ -143,7 +143,7 @@ def main(paths: list[Path]) -> int:
         try:
             volume_history.record(volumes)
         except Exception as exc:
-            print(f"could not record the row counts in ops.quality_volume_history: {exc}")
+            print(f"could not record the row counts in quality.volume_history: {exc}")
 
     written = results.write(contracts, results.results_dir(QUALITY_DIR.parent))
     print_summary(contracts, written)

@@ -22,13 +22,12 @@ import psycopg
 import pytest
 
 from local.postgres import LocalPostgres
-from orchestrate.project import MELTANO_SCHEMA, PROJECT_ROOT
+from orchestrate.project import PROJECT_ROOT, load_dotenv
 
 os.environ.setdefault("WAREHOUSE_PORT", "5434")
 os.environ.setdefault("WAREHOUSE_DATA_DIR", str(PROJECT_ROOT / ".pgdata-test"))
-os.environ.setdefault("WAREHOUSE_HOST", "127.0.0.1")
-os.environ.setdefault("WAREHOUSE_USER", "moovitamix")
-os.environ.setdefault("WAREHOUSE_PASSWORD", "local-dev-only")
+# The rest (owner, passwords of the roles, salt) as `make install` wrote them for this machine.
+load_dotenv()
 
 
 def free_port() -> int:
@@ -48,16 +47,12 @@ def postgres_server() -> Iterator[LocalPostgres]:
 
 
 def connect(server: LocalPostgres, database: str) -> psycopg.Connection:
-    return psycopg.connect(host="127.0.0.1", port=server.port, user=server.user, dbname=database, autocommit=True)
+    return server.connect(database)
 
 
 def recreate_database(server: LocalPostgres, database: str) -> None:
     """An empty database, ready for Meltano (its system database lives in the warehouse)."""
-    with connect(server, "postgres") as admin:
-        admin.execute(f'drop database if exists "{database}" with (force)')
-        admin.execute(f'create database "{database}"')
-    with connect(server, database) as fresh:
-        fresh.execute(f"create schema {MELTANO_SCHEMA}")
+    server.fresh_database(database)
 
 
 def job_environment(tmp_path: Path, database: str) -> dict[str, str]:

@@ -21,6 +21,7 @@ import pytest
 
 from local.postgres import LocalPostgres
 from orchestrate.project import PROJECT_ROOT
+from orchestrate.roles import COMPONENT_ROLES, password_variable
 from tests import el_harness as el
 from tests.conftest import connect, free_port, recreate_database
 
@@ -64,6 +65,7 @@ def project(postgres_server: LocalPostgres, tmp_path: Path) -> Iterator[tuple[Pa
             f"WAREHOUSE_PORT={postgres_server.port}",
             f"WAREHOUSE_USER={postgres_server.user}",
             f"WAREHOUSE_PASSWORD={os.environ['WAREHOUSE_PASSWORD']}",
+            *(f"{password_variable(role)}={os.environ[password_variable(role)]}" for role in COMPONENT_ROLES),
             f"WAREHOUSE_DB={DATABASE}",
             f"TAP_MOOVITAMIX_API_URL={api.url}",
             f"PII_SALT={secrets.token_urlsafe(32)}",

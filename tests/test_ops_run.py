@@ -38,8 +38,7 @@ def run_daily(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
 
 
 def ledger(server: LocalPostgres, env: dict[str, str]) -> psycopg.Connection:
-    return psycopg.connect(host="127.0.0.1", port=server.port, user=server.user, dbname=env["WAREHOUSE_DB"],
-                           autocommit=True)
+    return server.connect(env["WAREHOUSE_DB"])
 
 
 def test_a_step_records_its_figures_shows_progress_and_logs_json(
@@ -121,7 +120,7 @@ def test_a_second_run_refuses_while_one_holds_the_lock(
     postgres_server: LocalPostgres, ops_env: dict[str, str]
 ) -> None:
     with psycopg.connect(host="127.0.0.1", port=postgres_server.port, user=postgres_server.user,
-                         dbname=ops_env["WAREHOUSE_DB"], autocommit=True,
+                         password=postgres_server.password, dbname=ops_env["WAREHOUSE_DB"], autocommit=True,
                          application_name=f"{APPLICATION_PREFIX}the-first-run") as first:
         assert first.execute("select pg_try_advisory_lock(hashtext(%s))", (LOCK_KEY,)).fetchone()[0]
         refused = run_daily(ops_env)

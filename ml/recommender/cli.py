@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .serve import create_app
 
             uvicorn.run(
-                create_app(settings.warehouse),
+                create_app(settings.warehouse.as_reader()),
                 host=args.host,
                 port=args.port,
                 log_level="warning",

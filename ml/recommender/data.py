@@ -20,8 +20,13 @@ from .settings import WarehouseSettings
 INTERACTIONS_TABLE = "marts.user_track_interactions"
 RECOMMENDATIONS_TABLE = "ml.user_recommendations"
 
-CREATE_ML_DDL = """
-create schema if not exists ml;
+# The schema is the warehouse owner's to create (orchestrate/roles.sql), and `create schema
+# if not exists` needs the right to create schemas even when it exists: only a bare
+# database (the recommender's own tests) gets it here.
+ML_SCHEMA_DDL = """
+do $$ begin if to_regnamespace('ml') is null then create schema ml; end if; end $$;
+"""
+CREATE_ML_DDL = ML_SCHEMA_DDL + """
 create table if not exists ml.user_recommendations (
     user_id       bigint           not null,
     rank          int              not null check (rank >= 1),

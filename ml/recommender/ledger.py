@@ -11,8 +11,9 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
-CREATE_LEDGER_DDL = """
-create schema if not exists ml;
+from .data import ML_SCHEMA_DDL
+
+CREATE_LEDGER_DDL = ML_SCHEMA_DDL + """
 create table if not exists ml.training_runs (
     run_id                text primary key,
     mlflow_run_id         text,

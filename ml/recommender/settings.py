@@ -56,6 +56,14 @@ class WarehouseSettings:
             connect_timeout_s=_env_int("WAREHOUSE_CONNECT_TIMEOUT", cls.connect_timeout_s),
         )
 
+    def as_reader(self) -> WarehouseSettings:
+        """The same warehouse as the role of the read API, which sees marts and ml only."""
+        return replace(
+            self,
+            user=_env_str("WAREHOUSE_READER_USER", "reader"),
+            password=_env_str("WAREHOUSE_READER_PASSWORD", ""),
+        )
+
 
 @dataclass(frozen=True)
 class AlsParams:

@@ -37,7 +37,7 @@ CONTRACTS = sorted(
 VOLUME_DATASETS = sorted(
     c.replace("/", ".")
     for c in CONTRACTS
-    if "ops.quality_volume_change" in (QUALITY_DIR / "contracts" / f"{c}.yml").read_text()
+    if "quality.volume_change" in (QUALITY_DIR / "contracts" / f"{c}.yml").read_text()
 )
 TEST_DB = os.environ.get("QUALITY_TEST_DB", "moovitamix_quality_test")
 
@@ -150,7 +150,7 @@ def test_good_data_passes_every_contract(soda_bin, db):
     for contract in CONTRACTS:
         assert f"Contract results for warehouse/{db.info.dbname}/{contract}" in run.output
     # The first run sets the volume baseline of every table with volume checks.
-    recorded = db.execute("select dataset from ops.quality_volume_history where accepted order by 1").fetchall()
+    recorded = db.execute("select dataset from quality.volume_history where accepted order by 1").fetchall()
     assert [r[0] for r in recorded] == VOLUME_DATASETS
 
 
@@ -268,7 +268,7 @@ def test_thresholds_come_from_the_environment(soda_bin, db):
 
 
 def baseline(db, dataset: str) -> int | None:
-    return db.execute("select baseline_rows from ops.quality_volume_change(%s)", (dataset,)).fetchone()[0]
+    return db.execute("select baseline_rows from quality.volume_change(%s)", (dataset,)).fetchone()[0]
 
 
 def test_volume_against_the_last_accepted_run(soda_bin, db):
@@ -297,7 +297,7 @@ def test_volume_against_the_last_accepted_run(soda_bin, db):
     assert run.rc == 0, run.output
     assert "rows dropped by at most 80 %" in run.output
     history = db.execute(
-        "select row_count, accepted from ops.quality_volume_history where dataset = 'raw.tracks' order by recorded_at"
+        "select row_count, accepted from quality.volume_history where dataset = 'raw.tracks' order by recorded_at"
     ).fetchall()
     assert history == [(4, True), (1, False), (1, True)]
 

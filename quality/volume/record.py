@@ -1,4 +1,4 @@
-"""Keep ops.quality_volume_history, the memory behind the contracts' volume checks.
+"""Keep quality.volume_history, the memory behind the contracts' volume checks.
 
     python record.py setup                          create the table and the function (idempotent)
     python record.py record DATASET=ACCEPTED ...    store each DATASET's row count now; ACCEPTED
@@ -49,7 +49,7 @@ def record(outcomes: dict[str, bool]) -> None:
                 sql.SQL("select count(*) from {}").format(sql.Identifier(schema, table))
             ).fetchone()[0]
             conn.execute(
-                "insert into ops.quality_volume_history (dataset, row_count, accepted, run_id)"
+                "insert into quality.volume_history (dataset, row_count, accepted, run_id)"
                 " values (%s, %s, %s, %s)",
                 (dataset, rows, accepted, os.environ.get("MELTANO_RUN_ID")),
             )

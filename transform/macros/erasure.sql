@@ -29,7 +29,11 @@
 {% macro purge_erased_users() -%}
     do $$
     begin
-        create schema if not exists ops;
+        -- ops is the warehouse owner's to create (orchestrate/roles.sql): only a bare
+        -- database gets it here (create schema if not exists needs that right anyway).
+        if to_regnamespace('ops') is null then
+            create schema ops;
+        end if;
         {{ erased_users_table() }};
         if to_regclass('raw.rejected_records') is not null then
             delete from raw.rejected_records as rejected

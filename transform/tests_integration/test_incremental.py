@@ -31,15 +31,14 @@ import psycopg
 import pytest
 
 from local.postgres import LocalPostgres
-from orchestrate.project import MELTANO_SCHEMA
+from orchestrate.project import load_dotenv
+from orchestrate.roles import apply_grants
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-os.environ.setdefault("WAREHOUSE_HOST", "127.0.0.1")
 os.environ.setdefault("WAREHOUSE_PORT", "5434")
 os.environ.setdefault("WAREHOUSE_DATA_DIR", str(PROJECT_ROOT / ".pgdata-test"))
-os.environ.setdefault("WAREHOUSE_USER", "moovitamix")
-os.environ.setdefault("WAREHOUSE_PASSWORD", "local-dev-only")
+load_dotenv()  # the owner, the roles' passwords and the salt, as `make install` wrote them
 
 DATABASE = "dbt_incremental_test"
 MELTANO = PROJECT_ROOT / ".venv/bin/meltano"
@@ -174,8 +173,8 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
     with psycopg.connect(dbname="postgres", **login) as admin:
         admin.execute(f'drop database if exists "{DATABASE}" with (force)')
         admin.execute(f'create database "{DATABASE}"')
-    with psycopg.connect(dbname=DATABASE, **login) as fresh:  # Meltano's system database lives there
-        fresh.execute(f"create schema {MELTANO_SCHEMA}")
+    with psycopg.connect(dbname=DATABASE, **login) as fresh:  # schemas and roles, dbt's included
+        apply_grants(fresh)
     yield Warehouse(env=env, target_path=tmp / "target")
     if started_here:
         server.stop()

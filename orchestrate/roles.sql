@@ -1,0 +1,98 @@
+-- Who may read and write what in the warehouse: one login role per component, each schema
+-- owned by the one role that writes it. Run by the warehouse's owner (the role that runs
+-- migrations; it needs CREATEROLE, or the roles made beforehand by a DBA), idempotent:
+-- orchestrate/roles.py applies it at every local server start and every run.
+--
+--   role         connects as                     reads                     writes (owns)
+--   loader       target-postgres, Meltano state  raw, meltano              raw, meltano
+--   transformer  dbt                             raw                       staging, snapshots, marts, pii, ops
+--   quality      Soda contracts                  raw, marts, pii, ops      quality (its volume history)
+--   ml           the recommender's job           marts                     ml
+--   reader       serving API, analysts           marts, ml                 nothing
+--   pii_reader   whoever may see names, e-mails  pii                       nothing
+--
+-- The transformer may also delete from raw: the erasure purge (transform/macros/erasure.sql)
+-- takes erased people out of what the last load brought back. dbt declares the same
+-- SELECT grants on the models it builds (transform/dbt_project.yml, `grants`).
+
+do $$
+declare
+    component text;
+begin
+    foreach component in array array['loader', 'transformer', 'quality', 'ml', 'reader', 'pii_reader'] loop
+        if not exists (select from pg_roles where rolname = component) then
+            execute format('create role %I login', component);
+        end if;
+    end loop;
+end
+$$;
+
+-- The owner acts for every component (migrations, erasure, the run ledger in ops).
+grant loader, transformer, quality, ml, reader, pii_reader to current_user;
+
+-- Each schema, owned by its writer; whatever an earlier version of the platform made as
+-- the owner is handed over, so that the writer can replace and alter it.
+do $$
+declare
+    writer record;
+    relation record;
+begin
+    for writer in
+        select * from (values
+            ('raw', 'loader'), ('meltano', 'loader'),
+            ('staging', 'transformer'), ('snapshots', 'transformer'), ('marts', 'transformer'),
+            ('pii', 'transformer'), ('ops', 'transformer'),
+            ('quality', 'quality'), ('ml', 'ml')
+        ) as writers (schema_name, role_name)
+    loop
+        execute format('create schema if not exists %I authorization %I', writer.schema_name, writer.role_name);
+        execute format('alter schema %I owner to %I', writer.schema_name, writer.role_name);
+        for relation in
+            select class.relname, class.relkind
+            from pg_class as class
+            join pg_namespace as namespace on namespace.oid = class.relnamespace
+            where namespace.nspname = writer.schema_name
+              and class.relkind in ('r', 'p', 'v', 'f')
+              and pg_get_userbyid(class.relowner) <> writer.role_name
+        loop
+            execute format('alter table %I.%I owner to %I', writer.schema_name, relation.relname, writer.role_name);
+        end loop;
+        for relation in
+            select routine.oid::regprocedure as signature
+            from pg_proc as routine
+            join pg_namespace as namespace on namespace.oid = routine.pronamespace
+            where namespace.nspname = writer.schema_name
+              and pg_get_userbyid(routine.proowner) <> writer.role_name
+        loop
+            execute format('alter routine %s owner to %I', relation.signature, writer.role_name);
+        end loop;
+    end loop;
+end
+$$;
+
+-- Nobody but the roles below reaches the database's schemas (Postgres 15 already keeps
+-- PUBLIC from creating anything in `public`).
+revoke create on schema public from public;
+
+-- Reads: on the schemas, on what they hold now, and on what their writer creates later.
+grant usage on schema raw to transformer, quality;
+grant select, delete on all tables in schema raw to transformer;
+grant select on all tables in schema raw to quality;
+alter default privileges for role loader in schema raw grant select, delete on tables to transformer;
+alter default privileges for role loader in schema raw grant select on tables to quality;
+
+grant usage on schema marts to ml, reader, quality;
+grant select on all tables in schema marts to ml, reader, quality;
+alter default privileges for role transformer in schema marts grant select on tables to ml, reader, quality;
+
+grant usage on schema pii to pii_reader, quality;
+grant select on all tables in schema pii to pii_reader, quality;
+alter default privileges for role transformer in schema pii grant select on tables to pii_reader, quality;
+
+grant usage on schema ops to quality;
+grant select on all tables in schema ops to quality;
+alter default privileges for role transformer in schema ops grant select on tables to quality;
+
+grant usage on schema ml to reader;
+grant select on all tables in schema ml to reader;
+alter default privileges for role ml in schema ml grant select on tables to reader;
