@@ -29,9 +29,12 @@ TEST_WAREHOUSE_PORT ?= 5434
 TEST_ENV := $(WITH_DOTENV) WAREHOUSE_PORT=$(TEST_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.pgdata-test
 
 MELTANO_FILES := meltano.yml $(wildcard */*.meltano.yml) \
-	extract/tap-moovitamix/pyproject.toml extract/bookmark-guard/pyproject.toml ml/pyproject.toml
+	extract/tap-moovitamix/pyproject.toml extract/bookmark-guard/pyproject.toml ml/pyproject.toml \
+	extract/target-postgres.lock transform/dbt-postgres.lock quality/soda.lock \
+	extract/tap-moovitamix/requirements.lock extract/bookmark-guard/requirements.lock ml/requirements.lock
+BOOKMARK_GUARD_VENV := .meltano/utilities/bookmark-guard/venv
 
-.PHONY: help install run test lint start db-url mlflow-ui docs quality erase-user stop clean bench bench-api bench-el
+.PHONY: help install lock run test lint start db-url mlflow-ui docs quality erase-user stop clean bench bench-api bench-el
 
 # Each stage keeps its own targets beside its code; they add to these lists.
 BENCH_TARGETS := bench-api bench-el
@@ -43,7 +46,8 @@ help:
 	@echo "make run        the whole daily job end to end (local Postgres, stand-in API, MLflow), then a summary"
 	@echo "make test       every test suite (own Postgres instance on port $(TEST_WAREHOUSE_PORT))"
 	@echo "make start      the stand-in MooVitamix API in the foreground (port MOOVITAMIX_API_PORT=$(MOOVITAMIX_API_PORT))"
-	@echo "make db-url     start the project-local Postgres if needed; print its URI last"
+	@echo "make lock       regenerate the hash-locked requirements of every venv after changing a pin"
+	@echo "make db-url     start the project-local Postgres if needed; print the owner's URI last (ROLE=reader: the reader's)"
 	@echo "make mlflow-ui  the MLflow UI on http://127.0.0.1:$(MLFLOW_UI_PORT)"
 	@echo "make quality    dbt tests + every Soda contract on the current warehouse; non-zero if a gate fails"
 	@echo "make erase-user USER_ID=N  erase one person everywhere (raw, snapshots, pii, marts, ml) and keep them out"
@@ -52,16 +56,23 @@ help:
 	@echo "make clean      stop, then remove all local state (venvs, plugins, data, MLflow store)"
 	@echo "make bench      every benchmark (figures printed, compared with a baseline of the same run)"
 
-$(VENV)/.installed: requirements.txt api/requirements.txt
+# Every venv installs its third-party packages from a lock file, each with its hashes
+# (hash-checking mode: a package that differs from the one locked is refused).
+$(VENV)/.installed: requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (install Python 3.11 or set PYTHON)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet -r requirements.txt
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements.lock
 	touch $@
 
 # Meltano's system database is the warehouse (meltano.yml), which need not run yet:
 # installing plugins records nothing there, so a throwaway one serves.
+# The plugins' pip_url install their locked dependencies; the project's own packages then
+# go on top, editable, with --no-deps (a local directory has no hash to check).
 .meltano/.installed: $(VENV)/.installed $(MELTANO_FILES) .env
 	MELTANO_DATABASE_URI=sqlite:///$(CURDIR)/.meltano/install.db $(MELTANO) install
+	$(UV) pip install --quiet --no-deps --python $(TAP_VENV)/bin/python -e extract/tap-moovitamix
+	$(UV) pip install --quiet --no-deps --python $(BOOKMARK_GUARD_VENV)/bin/python -e extract/bookmark-guard
+	$(UV) pip install --quiet --no-deps --python $(ML_VENV)/bin/python -e ml
 	touch $@
 
 # Added to, never overwritten: a key the code starts to need is appended.
@@ -69,10 +80,25 @@ $(VENV)/.installed: requirements.txt api/requirements.txt
 	$(PY) -m local.postgres dotenv
 
 # Test-only extras go into the plugins' own venvs, where their code runs.
-.meltano/.test-installed: .meltano/.installed
-	$(UV) pip install --quiet --python $(TAP_VENV)/bin/python -e 'extract/tap-moovitamix[test]'
-	$(UV) pip install --quiet --python $(ML_VENV)/bin/python -e 'ml[test]'
+.meltano/.test-installed: .meltano/.installed extract/tap-moovitamix/requirements-test.lock ml/requirements-test.lock
+	$(UV) pip install --quiet --require-hashes --python $(TAP_VENV)/bin/python -r extract/tap-moovitamix/requirements-test.lock
+	$(UV) pip install --quiet --require-hashes --python $(ML_VENV)/bin/python -r ml/requirements-test.lock
 	touch $@
+
+# The lock files, from their inputs (top-level pins): run after changing a pin, commit the result.
+LOCK := $(UV) pip compile --quiet --generate-hashes --python-version 3.11
+lock: $(VENV)/.installed
+	$(LOCK) requirements.txt -o requirements.lock
+	$(LOCK) extract/target-postgres.in -o extract/target-postgres.lock
+	$(LOCK) transform/dbt-postgres.in -o transform/dbt-postgres.lock
+	$(LOCK) quality/soda.in -o quality/soda.lock
+	$(LOCK) orchestrate/dags/requirements.txt -o orchestrate/dags/requirements.lock
+	$(LOCK) extract/bookmark-guard/pyproject.toml -o extract/bookmark-guard/requirements.lock
+	$(LOCK) extract/tap-moovitamix/pyproject.toml -o extract/tap-moovitamix/requirements.lock
+	$(LOCK) extract/tap-moovitamix/pyproject.toml --extra test -c extract/tap-moovitamix/requirements.lock \
+		-o extract/tap-moovitamix/requirements-test.lock
+	$(LOCK) ml/pyproject.toml -o ml/requirements.lock
+	$(LOCK) ml/pyproject.toml --extra test -c ml/requirements.lock -o ml/requirements-test.lock
 
 install: .meltano/.installed
 

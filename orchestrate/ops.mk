@@ -5,9 +5,9 @@
 # The real Airflow for the DAG's test (a venv of its own: its pins clash with Meltano's).
 AIRFLOW_VENV := .airflow/venv
 TEST_PREREQS += $(AIRFLOW_VENV)/.installed
-$(AIRFLOW_VENV)/.installed: orchestrate/dags/requirements.txt $(VENV)/.installed
+$(AIRFLOW_VENV)/.installed: orchestrate/dags/requirements.lock $(VENV)/.installed
 	$(UV) venv --quiet --clear --python $(PYTHON) $(AIRFLOW_VENV)
-	$(UV) pip install --quiet --python $(AIRFLOW_VENV)/bin/python -r orchestrate/dags/requirements.txt
+	$(UV) pip install --quiet --require-hashes --python $(AIRFLOW_VENV)/bin/python -r orchestrate/dags/requirements.lock
 	touch $@
 
 # The report reads the run ledger (ops.pipeline_*) of the warehouse; its path is the last line.

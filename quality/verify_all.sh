@@ -7,7 +7,8 @@
 #
 # Environment:
 #   WAREHOUSE_HOST (127.0.0.1) WAREHOUSE_PORT (5433) WAREHOUSE_USER (moovitamix)
-#   WAREHOUSE_PASSWORD (empty: trust auth) WAREHOUSE_DB (moovitamix)
+#   WAREHOUSE_PASSWORD (empty) WAREHOUSE_DB (moovitamix); under Meltano, USER and PASSWORD
+#   are the quality role's (quality/quality.meltano.yml)
 #   SODA_BIN     the soda executable (default: `soda` on PATH); the contracts are verified
 #                by quality/verify.py with the `python` beside it (its venv has soda-core)
 #   SODA_PYTHON  that Python, if it is somewhere else

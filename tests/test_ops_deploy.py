@@ -15,6 +15,7 @@ import yaml
 
 from orchestrate.job_definition import job_schedule
 from orchestrate.project import PROJECT_ROOT
+from orchestrate.roles import JOB_ROLES, password_variable
 
 COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
 WORKFLOW = yaml.safe_load((PROJECT_ROOT / ".github" / "workflows" / "ops.yml").read_text())
@@ -30,7 +31,10 @@ def env_example() -> dict[str, str]:
 def test_compose_has_the_four_services_and_the_runner_runs_the_daily_job() -> None:
     services = COMPOSE["services"]
     assert set(services) == {"warehouse", "api", "mlflow", "runner"}
-    assert services["runner"]["command"][-2:] == ["-m", "orchestrate.run_daily"]
+    assert services["runner"]["command"][-1].endswith(
+        ".venv/bin/python -m orchestrate.roles && exec .venv/bin/python -m orchestrate.run_daily")
+    for role in JOB_ROLES:
+        assert f"${{{password_variable(role)}:?" in (PROJECT_ROOT / "docker-compose.yml").read_text()
     assert {"warehouse", "api", "mlflow"} <= set(services["runner"]["depends_on"])
     assert services["runner"]["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
     assert "server" in services["mlflow"]["command"]
@@ -73,13 +77,17 @@ def test_meltano_environments_dev_default_ci_and_prod_with_secrets_from_env() ->
     environments = {env["name"]: env for env in MELTANO["environments"]}
     assert list(environments) == ["dev", "ci", "prod"]
     assert MELTANO["default_environment"] == "dev"
-    prod = yaml.safe_dump(environments["prod"])
-    assert "${WAREHOUSE_PASSWORD}" in prod and "${MOOVITAMIX_API_URL}" in prod
-    # A secret in prod is always a ${VARIABLE}, never a literal.
-    for plugin in (p for kind in environments["prod"]["config"]["plugins"].values() for p in kind):
-        for name, value in plugin["config"].items():
-            if name in ("password", "auth_token"):
-                assert re.fullmatch(r"\$\{[A-Z_]+\}", value), (name, value)
+    assert "${MOOVITAMIX_API_URL}" in yaml.safe_dump(environments["prod"])
+    assert "loader:${WAREHOUSE_LOADER_PASSWORD}@" in MELTANO["database_uri"]
+    # A password, wherever a plugin gets one, is always a ${VARIABLE}, never a literal.
+    passwords = []
+    for included in MELTANO["include_paths"]:
+        plugins = yaml.safe_load((PROJECT_ROOT / included).read_text()).get("plugins", {})
+        for plugin in (p for kind in plugins.values() for p in kind):
+            configured = {**plugin.get("config", {}),
+                          **{s["name"]: s["value"] for s in plugin.get("settings", []) if "value" in s}}
+            passwords += [value for name, value in configured.items() if "password" in name or name == "auth_token"]
+    assert len(passwords) == 7 and all(re.fullmatch(r"\$\{[A-Z_]+\}", value) for value in passwords), passwords
 
 
 def test_workflow_tests_on_push_and_runs_the_daily_job_in_prod_on_a_cron() -> None:
@@ -98,6 +106,7 @@ def test_workflow_tests_on_push_and_runs_the_daily_job_in_prod_on_a_cron() -> No
     kept = next(step for step in daily["steps"] if step.get("uses", "").startswith("actions/upload-artifact"))
     for folder in (".logs/", "transform/target/run_results.json", "transform/target/sources.json"):
         assert folder in kept["with"]["path"]
-    for name in ("WAREHOUSE_PASSWORD", "ALERT_WEBHOOK_URL", "MOOVITAMIX_API_URL", "PII_SALT"):
+    for name in ("WAREHOUSE_PASSWORD", "ALERT_WEBHOOK_URL", "MOOVITAMIX_API_URL", "PII_SALT",
+                 *(password_variable(role) for role in JOB_ROLES)):
         assert job_step["env"][name] == f"${{{{ secrets.{name} }}}}"
 
