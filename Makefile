@@ -26,7 +26,8 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 WITH_DOTENV := set -a && . ./.env && set +a &&
 # `make test` gets its own Postgres instance, so it never touches the data of `make run`.
 TEST_WAREHOUSE_PORT ?= 5434
-TEST_ENV := $(WITH_DOTENV) WAREHOUSE_PORT=$(TEST_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.pgdata-test
+TEST_SERVER := WAREHOUSE_PORT=$(TEST_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.pgdata-test
+TEST_ENV := $(WITH_DOTENV) $(TEST_SERVER)
 
 MELTANO_FILES := meltano.yml $(wildcard */*.meltano.yml) \
 	extract/tap-moovitamix/pyproject.toml extract/bookmark-guard/pyproject.toml ml/pyproject.toml \
@@ -163,7 +164,7 @@ docs: .meltano/.installed
 stop:
 	@if [ -x $(PY) ]; then \
 		$(PY) -m local.postgres stop; \
-		$(TEST_ENV) $(PY) -m local.postgres stop; \
+		$(TEST_SERVER) $(PY) -m local.postgres stop; \
 	fi
 
 clean: stop

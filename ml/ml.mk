@@ -29,7 +29,7 @@ ML_BENCH_TRACKS ?= 10000
 RECOMMENDATIONS_API_PORT ?= 8200
 ML_BENCH_API_PORT ?= 8201
 ML_BENCH_WAREHOUSE_PORT ?= 5451
-ML_BENCH_ENV := WAREHOUSE_PORT=$(ML_BENCH_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.pgdata-bench-ml
+ML_BENCH_ENV := $(WITH_DOTENV) WAREHOUSE_PORT=$(ML_BENCH_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.pgdata-bench-ml
 
 # Train and evaluate on any CSV user_id,track_id[,weight][,timestamp]; the last line of
 # stdout is {"model": {...}, "popularity": {...}}.
