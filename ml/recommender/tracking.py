@@ -123,9 +123,12 @@ def champion(settings: Settings) -> Champion | None:
 
 
 def last_trained_fingerprint(experiment_id: str) -> str | None:
+    """The interactions the last training learnt, counting only runs that finished: a
+    training that failed or was killed (its run left FAILED or RUNNING) trained nothing
+    that serves, so the next run on the same data trains again instead of skipping."""
     runs = MlflowClient().search_runs(
         [experiment_id],
-        filter_string=f"tags.{FINGERPRINT_TAG} != ''",
+        filter_string=f"tags.{FINGERPRINT_TAG} != '' and attributes.status = 'FINISHED'",
         order_by=["attributes.start_time DESC"],
         max_results=1,
     )
