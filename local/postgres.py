@@ -43,6 +43,7 @@ from psycopg import sql
 
 from orchestrate.project import DOTENV, PROJECT_ROOT, load_dotenv
 from orchestrate.roles import COMPONENT_ROLES, apply_grants, password_variable, role_passwords
+from orchestrate.settings import number
 from orchestrate.startup import StartupError, last_line, log, port_in_use
 
 # The local server's connection: what `.env` says when nothing else does.
@@ -99,12 +100,10 @@ class LocalPostgres:
 
     @classmethod
     def from_env(cls, settings: Mapping[str, str] = os.environ) -> LocalPostgres:
-        port_text = settings.get("WAREHOUSE_PORT", LOCAL_DEFAULTS["WAREHOUSE_PORT"])
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise StartupError(f"WAREHOUSE_PORT must be a TCP port number, got {port_text!r}")
+        port = int(number("WAREHOUSE_PORT", settings) or LOCAL_DEFAULTS["WAREHOUSE_PORT"])
         data_dir = Path(settings.get("WAREHOUSE_DATA_DIR", PROJECT_ROOT / ".pgdata")).resolve()
         return cls(
-            port=int(port_text),
+            port=port,
             data_dir=data_dir,
             user=settings.get("WAREHOUSE_USER", LOCAL_DEFAULTS["WAREHOUSE_USER"]),
             database=settings.get("WAREHOUSE_DB", LOCAL_DEFAULTS["WAREHOUSE_DB"]),

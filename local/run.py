@@ -18,19 +18,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from api.settings import Settings
 from local.postgres import LocalPostgres, warehouse_is_local
 from orchestrate import run_daily
 from orchestrate.job_definition import job_tasks
 from orchestrate.project import PROJECT_ROOT, layered_settings
-from orchestrate.startup import StartupError, log, port_in_use, stop_process
+from orchestrate.settings import number, validate
+from orchestrate.startup import StartupError, die_with_parent, log, port_in_use, stop_process
 
 
 @contextmanager
-def stand_in_api(port_text: str) -> Iterator[str]:
+def stand_in_api(port: int) -> Iterator[str]:
     """The stand-in API (api/) for the duration of the job; its URL."""
-    if not port_text.isdigit():
-        raise StartupError(f"MOOVITAMIX_API_PORT must be a TCP port number, got {port_text!r}")
-    port = int(port_text)
     if port_in_use(port):
         raise StartupError(
             f"port {port} on 127.0.0.1 is already in use"
@@ -40,8 +39,9 @@ def stand_in_api(port_text: str) -> Iterator[str]:
     log_path = PROJECT_ROOT / ".logs" / "api.log"
     log_path.parent.mkdir(exist_ok=True)
     with log_path.open("w") as api_log:
+        # It dies with this process, even killed outright: its port is free for the next run.
         server = subprocess.Popen([sys.executable, "-m", "api"], cwd=PROJECT_ROOT, stdout=api_log,
-                                  stderr=subprocess.STDOUT)
+                                  stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
     log("api.starting", pid=server.pid, url=url, log=log_path)
     try:
         deadline = time.monotonic() + 60
@@ -71,12 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     task = parser.parse_known_args(argv)[0].task
     tasks = [task] if task else job_tasks()
     try:
+        validate(settings)
         run_daily.preflight(tasks)
         if warehouse_is_local(settings):
             LocalPostgres.from_env(settings).start()
         if settings.get("MOOVITAMIX_API_URL") or not run_daily.needs_api(tasks):
             return run_daily.main(argv)
-        with stand_in_api(settings.get("MOOVITAMIX_API_PORT", "8000")) as url:
+        with stand_in_api(int(number("MOOVITAMIX_API_PORT", settings) or Settings.port)) as url:
             os.environ["MOOVITAMIX_API_URL"] = url
             return run_daily.main(argv)
     except StartupError as problem:

@@ -16,6 +16,7 @@ import requests
 
 from orchestrate.health import Finding
 from orchestrate.runlog import RunLog
+from orchestrate.settings import number_or_default
 
 
 def build_message(run_id: str, status: str, error: str | None, findings: list[Finding], report: str | None) -> dict:
@@ -49,8 +50,8 @@ def send(message: dict, log: RunLog) -> bool:
     url = os.environ.get("ALERT_WEBHOOK_URL")
     if not url:
         return False
-    attempts = int(os.environ.get("ALERT_RETRIES", "4")) + 1
-    delay = float(os.environ.get("ALERT_BACKOFF_SECONDS", "1"))
+    attempts = int(number_or_default("ALERT_RETRIES")) + 1
+    delay = number_or_default("ALERT_BACKOFF_SECONDS")
     for attempt in range(1, attempts + 1):
         try:
             response = requests.post(url, json=message, timeout=10)

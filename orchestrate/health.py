@@ -1,38 +1,37 @@
 """The run's key metrics against their thresholds, from the ledger and its history.
 
-Every threshold is an environment variable (defaults below, documented in README.md
-"Operations"): a breach is stored in ops.pipeline_health and sent as an alert.
+Every threshold is an environment variable (defaults and ranges in settings.py, documented
+in README.md "Operations"): a breach is stored in ops.pipeline_health and sent as an alert.
 """
 
 from __future__ import annotations
 
-import os
 import statistics
 from dataclasses import dataclass
 
 import psycopg
 
-# name -> (environment variable, default)
-THRESHOLDS: dict[str, tuple[str, float]] = {
-    "duration_factor": ("OPS_DURATION_FACTOR", 1.5),  # x the p95 of the same step's history
-    "duration_history_runs": ("OPS_DURATION_HISTORY_RUNS", 14),
-    "duration_min_history": ("OPS_DURATION_MIN_HISTORY", 3),  # fewer successful runs: no verdict yet
-    "volume_max_drop_pct": ("OPS_VOLUME_MAX_DROP_PCT", 20),  # rows per raw entity vs the previous run
-    "max_reject_ratio": ("OPS_MAX_REJECT_RATIO", 0.001),  # rejected / read, per run
-    "max_orphan_ratio": ("OPS_MAX_ORPHAN_RATIO", 0.01),  # listens of tracks not in the catalogue
-    "max_new_identity_conflicts": ("OPS_MAX_NEW_IDENTITY_CONFLICTS", 0),
-    "max_retries": ("OPS_MAX_RETRIES", 10),  # HTTP retries over all streams
-    "max_http_429": ("OPS_MAX_HTTP_429", 5),
-    "max_ndcg_drop_vs_champion": ("OPS_MAX_NDCG_DROP_VS_CHAMPION", 0.10),  # relative
-    "min_coverage": ("OPS_MIN_COVERAGE", 0.05),  # share of the catalogue recommended to someone
-    "min_users_scored_ratio": ("OPS_MIN_USERS_SCORED_RATIO", 0.99),  # users with recommendations / users
+from orchestrate.settings import number
+
+# name -> its environment variable (default and allowed range: orchestrate/settings.py)
+THRESHOLDS: dict[str, str] = {
+    "duration_factor": "OPS_DURATION_FACTOR",
+    "duration_history_runs": "OPS_DURATION_HISTORY_RUNS",
+    "duration_min_history": "OPS_DURATION_MIN_HISTORY",
+    "volume_max_drop_pct": "OPS_VOLUME_MAX_DROP_PCT",
+    "max_reject_ratio": "OPS_MAX_REJECT_RATIO",
+    "max_orphan_ratio": "OPS_MAX_ORPHAN_RATIO",
+    "max_new_identity_conflicts": "OPS_MAX_NEW_IDENTITY_CONFLICTS",
+    "max_retries": "OPS_MAX_RETRIES",
+    "max_http_429": "OPS_MAX_HTTP_429",
+    "max_ndcg_drop_vs_champion": "OPS_MAX_NDCG_DROP_VS_CHAMPION",
+    "min_coverage": "OPS_MIN_COVERAGE",
+    "min_users_scored_ratio": "OPS_MIN_USERS_SCORED_RATIO",
 }
 
 
 def threshold(name: str) -> float:
-    variable, default = THRESHOLDS[name]
-    value = os.environ.get(variable)
-    return float(value) if value not in (None, "") else float(default)
+    return float(number(THRESHOLDS[name]))
 
 
 @dataclass(frozen=True)

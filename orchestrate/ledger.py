@@ -106,6 +106,8 @@ class Ledger:
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
+        # Runs killed outright (SIGKILL, OOM, reboot) that this one found and marked aborted.
+        self.aborted_runs: list[str] = []
         self.connection = psycopg.connect(
             warehouse_url(),
             password=os.environ.get("WAREHOUSE_PASSWORD") or None,
@@ -133,11 +135,11 @@ class Ledger:
         apply_grants(self.connection)
         # Holding the lock proves that no other run is alive: rows still 'running' are
         # what a killed run left behind.
-        self.connection.execute(
+        self.aborted_runs = [row[0] for row in self.connection.execute(
             "update ops.pipeline_runs set status = 'aborted', error = coalesce(error, 'the run was killed')"
-            " where status = 'running' and run_id <> %s",
+            " where status = 'running' and run_id <> %s returning run_id",
             (self.run_id,),
-        )
+        ).fetchall()]
         self.connection.execute(
             "update ops.pipeline_steps set status = 'aborted' where status = 'running' and run_id <> %s",
             (self.run_id,),
@@ -204,10 +206,25 @@ class Ledger:
                 [(self.run_id, f.step, f.subject, f.metric, f.value, f.detail) for f in figures],
             )
 
-    def finish_run(self, failed_step: str | None, error: str | None) -> None:
+    def running_step(self) -> str | None:
+        row = self.connection.execute(
+            "select step from ops.pipeline_steps where run_id = %s and status = 'running' order by step_index limit 1",
+            (self.run_id,),
+        ).fetchone()
+        return row[0] if row else None
+
+    def finish_run(self, failed_step: str | None, error: str | None, status: str | None = None) -> None:
+        """The run's end: success, failed, or aborted (stopped by a signal); a step it left
+        running ends with the same status."""
         finished = now()
+        status = status or ("failed" if error else "success")
         self.connection.execute(
             "update ops.pipeline_runs set finished_at = %s, status = %s, failed_step = %s, error = %s,"
             " duration_s = extract(epoch from %s - started_at) where run_id = %s",
-            (finished, "failed" if error else "success", failed_step, error, finished, self.run_id),
+            (finished, status, failed_step, error, finished, self.run_id),
+        )
+        self.connection.execute(
+            "update ops.pipeline_steps set finished_at = %s, status = %s, error = %s,"
+            " duration_s = extract(epoch from %s - started_at) where run_id = %s and status = 'running'",
+            (finished, status, error, finished, self.run_id),
         )

@@ -22,6 +22,7 @@ import psycopg
 
 from orchestrate.ledger import SCHEMA_SQL
 from orchestrate.project import PROJECT_ROOT, load_dotenv
+from orchestrate.settings import number
 from orchestrate.summary import connect_warehouse
 
 ASSETS = Path(__file__).with_name("report_assets")
@@ -36,7 +37,7 @@ def _rows(connection: psycopg.Connection, query: str, *params: object) -> list[d
 
 
 def report_data(connection: psycopg.Connection) -> dict:
-    limit = int(os.environ.get("REPORT_RUNS", "60"))
+    limit = int(number("REPORT_RUNS"))
     runs = _rows(
         connection,
         "select run_id, job, environment, started_at, finished_at, duration_s, status, failed_step, error"

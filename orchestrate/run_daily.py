@@ -17,17 +17,18 @@ import argparse
 import datetime as dt
 import os
 import shutil
+import signal
 import sys
 import time
 import uuid
-from contextlib import suppress
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 import requests
 
-from orchestrate import alerts, figures, health
+from orchestrate import alerts, figures, health, settings
 from orchestrate.job_definition import DAILY_JOB, job_tasks, step_name
 from orchestrate.ledger import Figure, Ledger, RunLocked
 from orchestrate.meltano_log import OutputLine
@@ -35,11 +36,31 @@ from orchestrate.project import PROJECT_ROOT, load_dotenv
 from orchestrate.report import write_report
 from orchestrate.roles import JOB_ROLES, password_variable
 from orchestrate.runlog import RunLog
+from orchestrate.settings import number
 from orchestrate.startup import StartupError
 from orchestrate.steps import Echo, MeltanoRun, error_summary, task_environment
 from orchestrate.summary import print_summary
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another run is going on, try again later
+
+
+class Terminated(Exception):
+    """SIGTERM (an operator, a scheduler's timeout, a shutdown): the run stops cleanly, aborted."""
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise Terminated(f"stopped by signal {signal.Signals(signum).name}")
+
+
+def error_line(problem: Exception) -> str:
+    """What the ledger, the alert and stderr say of a problem: one line, with its kind."""
+    if isinstance(problem, StartupError | Terminated):
+        text = str(problem)
+    elif isinstance(problem, psycopg.Error):
+        text = f"warehouse error: {problem}"
+    else:
+        text = f"{type(problem).__name__}: {problem}"
+    return " ".join(text.split())[:1000]
 
 
 def check_java() -> None:
@@ -84,19 +105,6 @@ def check_secrets(environment: str, configured: dict[str, str]) -> None:
                 raise StartupError(f"{name} is not set: a {environment} run takes it from its secret store")
     if len(configured.get("PII_SALT", "")) < MIN_SALT_LENGTH:
         raise StartupError(f"PII_SALT is shorter than {MIN_SALT_LENGTH} characters: not a production salt")
-
-
-def lease_hours() -> float:
-    """How long the job's lease outlives the start of a task: at least one task's attempts
-    and the orchestrator's waits between them (the DAG sets it from its retry policy)."""
-    text = os.environ.get("RUN_LEASE_HOURS", "6")
-    try:
-        hours = float(text)
-    except ValueError:
-        hours = 0.0
-    if not hours > 0:
-        raise StartupError(f"RUN_LEASE_HOURS must be a positive number of hours, got {text!r}")
-    return hours
 
 
 def needs_api(tasks: list[str]) -> bool:
@@ -166,9 +174,10 @@ def run_steps(ledger: Ledger, arguments: list[str], tasks: list[str], first_inde
     current: Step | None = open_step(ledger, runlog, *waiting.pop(0))
     last_name = current.name
     # Line-buffered: `tail -f` of the run log (and a watchdog) sees each line as it comes.
-    with log_path.open("a", buffering=1) as run_log:
+    # closing(): whatever stops this loop (SIGTERM, an error) stops Meltano at once.
+    with log_path.open("a", buffering=1) as run_log, closing(meltano.lines()) as lines:
         echo = Echo(run_log, runlog, sys.stdout, verbose)
-        for line in meltano.lines():
+        for line in lines:
             echo.line(current.name if current else last_name, line)
             if current is None:
                 continue
@@ -213,6 +222,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     environment = os.environ.get("MELTANO_ENVIRONMENT", "dev")
     # Outside dev/ci the secrets must come from the runner, not from the project's .env.
     runner_secrets = None if environment in LOCAL_ENVIRONMENTS else dict(os.environ)
@@ -242,15 +252,22 @@ def main(argv: list[str] | None = None) -> int:
     error: str | None = None
     findings: list[health.Finding] = []
     report: Path | None = None
+    status: str | None = None
     try:
+        settings.validate()
         check_secrets(environment, runner_secrets or dict(os.environ))
         preflight(tasks)
         ledger = Ledger(run_id)
         ledger.acquire()
+        # A run killed outright could not say so: the first run after it does, once.
+        for aborted in ledger.aborted_runs:
+            runlog.event("run.found_aborted", level="error", aborted_run=aborted)
+            killed = f"killed before it could finish (found by run {run_id})"
+            alerts.send(alerts.build_message(aborted, "aborted", killed, [], None), runlog)
         # The whole job holds the advisory lock throughout; one task of an orchestrator's
         # run also holds the lease, for the run's next task (or a retry).
         if args.task:
-            ledger.hold_lease(DAILY_JOB, lease_hours())
+            ledger.hold_lease(DAILY_JOB, number("RUN_LEASE_HOURS"))
         else:
             ledger.check_lease(DAILY_JOB)
         ledger.start_run(DAILY_JOB, environment, str(log_path))
@@ -269,15 +286,15 @@ def main(argv: list[str] | None = None) -> int:
         runlog.event("run.refused", level="error", reason=str(locked))
         print(f"error: {locked}", file=sys.stderr)
         return EXIT_LOCKED
-    except (StartupError, psycopg.Error) as problem:
-        # A StartupError is already one line for the user; a database error needs its context.
-        error = str(problem) if isinstance(problem, StartupError) else f"warehouse error: {problem}".strip()
-        runlog.event("run.error", level="error", error=error)
+    except Exception as problem:  # whatever it is: one line, the ledger row, the alert
+        error = error_line(problem)
+        status = "aborted" if isinstance(problem, Terminated) else "failed"
+        runlog.event("run.error", level="error", error=error, status=status)
         print(f"error: {error}", file=sys.stderr)
         if ledger is not None:
             try:
-                ledger.finish_run(failed_step or "startup", error)
-            except psycopg.Error:
+                ledger.finish_run(failed_step or ledger.running_step() or "startup", error, status)
+            except Exception:  # the warehouse itself may be what failed
                 runlog.event("ledger.unavailable", level="error")
     finally:
         if ledger is not None:
@@ -286,15 +303,19 @@ def main(argv: list[str] | None = None) -> int:
                 with suppress(psycopg.Error):
                     ledger.release_lease(DAILY_JOB)
             ledger.close()
-    status = "success" if error is None else "failed"
+    status = status or ("success" if error is None else "failed")
     if error or (job_finished and any(f.breached for f in findings)):
         alerts.send(alerts.build_message(run_id, status, error, findings, str(report) if report else None), runlog)
     runlog.event("run.end", status=status, seconds=round(time.monotonic() - started, 1),
                  **({"failed_step": failed_step} if failed_step else {}))
     runlog.close()
     if ledger is not None:  # without a warehouse session there is nothing to summarise but the error above
-        print_summary(run_id, job_succeeded=error is None, log_path=log_path, seconds=time.monotonic() - started,
-                      report=report)
+        try:
+            print_summary(run_id, job_succeeded=error is None, log_path=log_path,
+                          seconds=time.monotonic() - started, report=report)
+        except psycopg.Error as problem:  # the warehouse went away: the error above says what failed
+            print(f"(no summary: the warehouse did not answer: {' '.join(str(problem).split())[:300]})",
+                  file=sys.stderr)
     return 0 if error is None else 1
 
 

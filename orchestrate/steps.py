@@ -12,10 +12,8 @@ run refused), so the record is always stale here.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import re
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,9 +24,9 @@ from orchestrate.meltano_log import OutputLine
 from orchestrate.progress import Progress
 from orchestrate.project import PROJECT_ROOT
 from orchestrate.runlog import RunLog
+from orchestrate.startup import die_with_parent, stop_process
 
 MELTANO = str(Path(sys.executable).with_name("meltano"))
-PR_SET_PDEATHSIG = 1
 EXCEPTION_LINE = re.compile(r"\b\w+(?:Error|Exception): \S")
 # A plugin line that names a problem; not the zero counters ("ERROR=0", "failed: 0") nor
 # Soda's "level: fail" threshold column.
@@ -36,11 +34,6 @@ PLUGIN_COMPLAINT = re.compile(
     r"(?<!level: )\b(invalid|fatal|refused|fail(?:ed|ure)?|errors?)\b(?!\s*[=:]\s*0\b)", re.IGNORECASE
 )
 BOX_DRAWING = "╭│╰─"
-
-
-def _die_with_parent() -> None:
-    # A killed run_daily must not leave its Meltano child running unlocked beside the next run.
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class MeltanoRun:
@@ -55,11 +48,15 @@ class MeltanoRun:
     def lines(self) -> Iterator[OutputLine]:
         with subprocess.Popen(
             self.command, cwd=PROJECT_ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            errors="replace", preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            errors="replace", preexec_fn=die_with_parent,
         ) as process:
             assert process.stdout is not None
-            for raw in process.stdout:
-                yield OutputLine.parse(raw)
+            try:
+                for raw in process.stdout:
+                    yield OutputLine.parse(raw)
+            except BaseException:  # the supervisor stops (SIGTERM, an error): Meltano stops too
+                stop_process(process)
+                raise
         self.returncode = process.returncode
 
 

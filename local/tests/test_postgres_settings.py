@@ -46,7 +46,7 @@ def test_settings_grow_with_the_machine_within_bounds(memory_gb: int, cpus: int)
 def test_start_passes_the_settings_to_the_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "cluster").mkdir()
     (tmp_path / "cluster" / "PG_VERSION").write_text("15\n")
-    server = LocalPostgres(port=5999, data_dir=tmp_path, user="u", database="d", bin_dir=tmp_path)
+    server = LocalPostgres(port=5999, data_dir=tmp_path, user="u", database="d", bin_dir=tmp_path, password="p")
     calls: list[tuple[str, ...]] = []
 
     def fake_run(self: LocalPostgres, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -64,3 +64,9 @@ def test_start_passes_the_settings_to_the_server(monkeypatch: pytest.MonkeyPatch
     options = start[start.index("-o") + 1]
     for name, value in server_settings(8 * GB, 4).items():
         assert f"-c {name}={value}" in options
+
+
+def test_a_server_without_the_owners_password_does_not_start(tmp_path: Path) -> None:
+    server = LocalPostgres(port=5999, data_dir=tmp_path, user="u", database="d", bin_dir=tmp_path)
+    with pytest.raises(postgres.StartupError, match="WAREHOUSE_PASSWORD is not set"):
+        server.start()
