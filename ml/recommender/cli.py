@@ -80,7 +80,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             "force_retrain",
         )
     }
-    return Settings.from_env().with_overrides(**overrides)
+    return Settings.from_env().with_overrides(**overrides).checked()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging()
     try:
         settings = _settings(args)
-    except ValueError as exc:  # a malformed environment variable
+    except ValueError as exc:  # a malformed or out-of-range setting
         return _fail(str(exc))
     # Imported here so `--help` and settings errors answer without loading Spark/MLflow.
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -285,6 +286,19 @@ class Settings:
             registered_model_name=_env_str("MLFLOW_REGISTERED_MODEL", "moovitamix-als"),
         )
 
+    def checked(self) -> Settings:
+        """These settings, once each is within what it allows (else one line naming it):
+        before any Spark or MLflow work, not deep inside a fit or as an empty publication."""
+        for variable, path, minimum, maximum in RANGES:
+            owner: Any = self
+            for name in path.split("."):
+                owner = getattr(owner, name)
+            if not minimum <= owner <= maximum:
+                upper = "" if maximum == math.inf else f" and at most {maximum:g}"
+                allowed = f"at least {minimum:g}{upper}"
+                raise ValueError(f"{variable}={owner!r} is not allowed: it must be {allowed}")
+        return self
+
     def with_overrides(self, **overrides: Any) -> Settings:
         """Apply CLI options (``None`` means "not given": keep the env/default value)."""
         als_fields = {"rank", "reg_param", "alpha", "max_iter", "seed"}
@@ -301,3 +315,27 @@ class Settings:
             spark=replace(self.spark, **spark_changes),
             **top_changes,
         )
+
+
+# What each numeric setting allows: (its variable, where it lives in Settings, min, max).
+RANGES: tuple[tuple[str, str, float, float], ...] = (
+    ("ALS_RANK", "als.rank", 1, 10_000),
+    ("ALS_REG_PARAM", "als.reg_param", 0, math.inf),
+    ("ALS_ALPHA", "als.alpha", 0, math.inf),
+    ("ALS_MAX_ITER", "als.max_iter", 1, 1_000),
+    ("ALS_NUM_BLOCKS", "als.num_blocks", 1, 10_000),
+    ("ALS_CHECKPOINT_INTERVAL", "als.checkpoint_interval", 1, 1_000),
+    ("SPARK_SHUFFLE_PARTITIONS", "spark.shuffle_partitions", 1, 100_000),
+    ("SPARK_JDBC_ROWS_PER_PARTITION", "spark.jdbc_rows_per_partition", 1, math.inf),
+    ("SPARK_JDBC_BATCH_ROWS", "spark.jdbc_batch_rows", 1, math.inf),
+    ("SPARK_JDBC_WRITE_CONNECTIONS", "spark.jdbc_write_connections", 1, 64),
+    ("RECOMMENDATIONS_TOP_N", "top_n", 1, 1_000),
+    ("RECOMMENDATIONS_CANDIDATE_POOL", "candidate_pool", 0, math.inf),
+    ("EVAL_K", "eval_k", 1, 1_000),
+    ("EVAL_MAX_USERS", "eval_max_users", 0, math.inf),
+    ("HOLDOUT_FRACTION", "holdout_fraction", 0.01, 0.99),
+    ("GATE_MIN_POPULARITY_LIFT", "policy.gate_min_popularity_lift", 0, math.inf),
+    ("RETRAIN_MIN_CHAMPION_LIFT", "policy.retrain_min_champion_lift", 0, math.inf),
+    ("RETRAIN_MAX_MODEL_AGE_DAYS", "policy.max_model_age_days", 0, math.inf),
+    ("WAREHOUSE_PORT", "warehouse.port", 1, 65_535),
+)

@@ -134,3 +134,29 @@ def test_timed_steps_log_their_seconds_and_what_they_found(monkeypatch: pytest.M
     line = captured.getvalue().strip()
     assert " event=lists_evaluated seconds=" in line
     assert line.endswith("lists=model ndcg_at_10=0.25")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("ALS_RANK", "-1", "ALS_RANK=-1 is not allowed: it must be at least 1 and at most 10000"),
+        ("RECOMMENDATIONS_TOP_N", "0", "RECOMMENDATIONS_TOP_N=0 is not allowed: it must be"),
+        ("HOLDOUT_FRACTION", "1.5", "HOLDOUT_FRACTION=1.5 is not allowed: it must be at least"),
+    ],
+)
+def test_an_out_of_range_setting_stops_before_spark(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    variable: str,
+    value: str,
+    message: str,
+) -> None:
+    monkeypatch.setenv("MOOVITAMIX_HOME", str(tmp_path))
+    monkeypatch.setenv(variable, value)
+    assert main(["run"]) == 1
+    err = capsys.readouterr().err
+    [line] = [line for line in err.splitlines() if line.startswith("error:")]
+    assert line.startswith(f"error: {message}")
+    assert "Traceback" not in err
+    assert not (tmp_path / ".mlflow").exists()  # no MLflow store was even opened
