@@ -18,6 +18,9 @@ from orchestrate.health import Finding
 from orchestrate.runlog import RunLog
 from orchestrate.settings import number_or_default
 
+# What the operator sees and does for each failure, in the repository.
+RUNBOOK = "docs/RUNBOOK.md"
+
 
 def build_message(run_id: str, status: str, error: str | None, findings: list[Finding], report: str | None) -> dict:
     breached = [finding for finding in findings if finding.breached]
@@ -32,6 +35,7 @@ def build_message(run_id: str, status: str, error: str | None, findings: list[Fi
     ]
     if report:
         fields.append({"title": "health report", "value": report, "short": False})
+    fields.append({"title": "what to do", "value": RUNBOOK, "short": False})
     return {
         "text": headline,
         "attachments": [{"color": "danger" if status != "success" else "warning", "fields": fields}],

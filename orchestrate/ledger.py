@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import time
 from dataclasses import dataclass
 
 import psycopg
@@ -93,6 +94,10 @@ class Figure:
     detail: str | None = None
 
 
+# How long a run waits for a warehouse that dropped its session (a restart) to come back.
+RECONNECT_SECONDS = 60
+
+
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -108,16 +113,48 @@ class Ledger:
         self.run_id = run_id
         # Runs killed outright (SIGKILL, OOM, reboot) that this one found and marked aborted.
         self.aborted_runs: list[str] = []
-        self.connection = psycopg.connect(
+        self.locked = False
+        self._session = self._connect()
+
+    def _connect(self) -> psycopg.Connection:
+        return psycopg.connect(
             warehouse_url(),
             password=os.environ.get("WAREHOUSE_PASSWORD") or None,
             autocommit=True,
             connect_timeout=15,
-            application_name=f"{APPLICATION_PREFIX}{run_id}"[:63],
+            application_name=f"{APPLICATION_PREFIX}{self.run_id}"[:63],
         )
 
+    @property
+    def connection(self) -> psycopg.Connection:
+        """The run's session; when the warehouse dropped it (a restart, a failover), a new
+        one, the run lock taken again, so the run goes on and its ledger says what happened."""
+        try:
+            self._session.execute("select 1")
+        except psycopg.OperationalError:
+            self._session.close()
+            self._session = self._reconnect()
+        return self._session
+
+    def _reconnect(self) -> psycopg.Connection:
+        deadline = time.monotonic() + RECONNECT_SECONDS
+        while True:
+            try:
+                session = self._connect()
+                break
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+        if self.locked and not session.execute(
+            "select pg_try_advisory_lock(hashtext(%s))", (LOCK_KEY,)
+        ).fetchone()[0]:
+            session.close()
+            raise RunLocked("the warehouse dropped this run's session and another run took the lock meanwhile")
+        return session
+
     def close(self) -> None:
-        self.connection.close()
+        self._session.close()
 
     def acquire(self) -> None:
         got = self.connection.execute("select pg_try_advisory_lock(hashtext(%s))", (LOCK_KEY,)).fetchone()[0]
@@ -129,6 +166,7 @@ class Ledger:
             ).fetchone()
             who = f"run {holder[0]} (started {holder[1]:%Y-%m-%d %H:%M:%S %Z})" if holder else "another run"
             raise RunLocked(f"{who} is still running the daily job on this warehouse; not starting a second one")
+        self.locked = True
         self.connection.execute(SCHEMA_SQL)
         # Every component's role, schema and grants (Meltano's schema included), on any
         # warehouse the job meets; the passwords are set where the roles are made.

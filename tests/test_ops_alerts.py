@@ -10,6 +10,7 @@ import pytest
 
 from orchestrate import alerts
 from orchestrate.health import Finding
+from orchestrate.project import PROJECT_ROOT
 from orchestrate.runlog import RunLog
 from tests.conftest import AlertReceiver
 
@@ -30,7 +31,8 @@ def test_message_is_slack_compatible_and_carries_the_figures() -> None:
     assert "dbt exited with code 1" in message["text"]
     fields = message["attachments"][0]["fields"]
     # Only the crossed threshold is reported, plus where the report is.
-    assert [f["title"] for f in fields] == ["duration_s · dbt_postgres_build", "health report"]
+    assert [f["title"] for f in fields] == ["duration_s · dbt_postgres_build", "health report", "what to do"]
+    assert (PROJECT_ROOT / fields[-1]["value"]).is_file()
     assert message["figures"] == [
         {"metric": "duration_s", "subject": "dbt_postgres_build", "value": 300.0, "threshold": 60.0}
     ]
