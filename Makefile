@@ -35,7 +35,7 @@ MELTANO_FILES := meltano.yml $(wildcard */*.meltano.yml) \
 	extract/tap-moovitamix/requirements.lock extract/bookmark-guard/requirements.lock ml/requirements.lock
 BOOKMARK_GUARD_VENV := .meltano/utilities/bookmark-guard/venv
 
-.PHONY: help install lock run test lint start db-url mlflow-ui docs quality erase-user stop clean bench bench-api bench-el
+.PHONY: help install lock run test test-faults lint start db-url mlflow-ui docs quality erase-user stop clean bench bench-api bench-el
 
 # Each stage keeps its own targets beside its code; they add to these lists.
 BENCH_TARGETS := bench-api bench-el
@@ -47,6 +47,7 @@ help:
 	@echo "make run        the whole daily job end to end (local Postgres, stand-in API, MLflow), then a summary"
 	@echo "make test       every test suite (own Postgres instance on port $(TEST_WAREHOUSE_PORT))"
 	@echo "make start      the stand-in MooVitamix API in the foreground (port MOOVITAMIX_API_PORT=$(MOOVITAMIX_API_PORT))"
+	@echo "make test-faults the fault matrix alone (Postgres restarts, kills, signals), each scenario's outcome"
 	@echo "make lock       regenerate the hash-locked requirements of every venv after changing a pin"
 	@echo "make db-url     start the project-local Postgres if needed; print the owner's URI last (ROLE=reader: the reader's)"
 	@echo "make mlflow-ui  the MLflow UI on http://127.0.0.1:$(MLFLOW_UI_PORT)"
@@ -122,6 +123,13 @@ test: $(TEST_PREREQS)
 	$(TEST_ENV) $(PY) -m pytest -q tests || status=1; \
 	$(TEST_ENV) $(PY) -m local.postgres stop; \
 	exit $$status
+
+# The fault matrix alone (tests/test_faults.py, also part of `make test`): each scenario
+# named, with its measured outcome.
+test-faults: $(TEST_PREREQS)
+	@$(TEST_ENV) $(PY) -m local.postgres start
+	@status=0; $(TEST_ENV) $(PY) -m pytest -v -rP tests/test_faults.py || status=1; \
+	$(TEST_ENV) $(PY) -m local.postgres stop; exit $$status
 
 # Benchmarks print their figures and a baseline measured in the same run; never timed tests.
 bench: $(BENCH_TARGETS)

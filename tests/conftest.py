@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -81,6 +82,15 @@ def run_daily(env: dict[str, str], *args: str, timeout: int = 900) -> subprocess
         timeout=timeout,
         check=False,
     )
+
+
+def wait_for(condition, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"condition not met within {timeout} s")
 
 
 def ops_http_port(first: int = 8300, last: int = 8349) -> int:

@@ -4,27 +4,22 @@ stand-in's truth, the ledger's statuses and the alerts sent."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from api.settings import load_settings
 from local.postgres import LocalPostgres
+from orchestrate.job_definition import job_tasks
 from orchestrate.project import PROJECT_ROOT
 from tests import el_harness as el
-from tests.conftest import AlertReceiver, run_daily
+from tests.conftest import AlertReceiver, run_daily, wait_for
 
-
-def wait_for(condition, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"condition not met within {timeout} s")
+EXTRACT_LOAD = next(task for task in job_tasks() if task.startswith("tap-"))
 
 
 def statuses(server: LocalPostgres, env: dict[str, str]) -> dict[str, str]:
@@ -59,11 +54,123 @@ def test_postgres_restarted_during_the_extract_load(
     rerun = run_daily(env, "--run-id", "fault-rerun")
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     assert statuses(postgres_server, env) == {"fault-restart": first, "fault-rerun": "success"}
+    assert_warehouse_is_the_truth(postgres_server, env)
+    print(f"outcome: the run under the restart ended {first} ({len(alert_receiver.bodies)} alert(s) in all);"
+          " the rerun succeeded; the warehouse equals the stand-in's truth")
+
+
+def assert_warehouse_is_the_truth(server: LocalPostgres, env: dict[str, str]) -> None:
+    """raw equals what the stand-in serves, field for field (no missing, duplicate or stale
+    record), and every user has a full list of recommendations, none already heard."""
     truth = el.truth(load_settings({"MOOVITAMIX_API_RECORDS": env["MOOVITAMIX_API_RECORDS"]}))
-    with postgres_server.connect(env["WAREHOUSE_DB"]) as warehouse:
+    with server.connect(env["WAREHOUSE_DB"]) as warehouse:
         el.assert_raw_equals(warehouse, truth)
-        users, unserved = warehouse.execute(
-            "select count(*), count(*) filter (where not exists (select from ml.user_recommendations r"
-            " where r.user_id = u.user_id)) from marts.dim_users u"
+        users, short, heard = warehouse.execute(
+            "select (select count(*) from marts.dim_users),"
+            " (select count(*) from marts.dim_users u where (select count(*) from ml.user_recommendations r"
+            "   where r.user_id = u.user_id) <> 10),"
+            " (select count(*) from ml.user_recommendations r join marts.user_track_interactions i"
+            "   using (user_id, track_id))"
         ).fetchone()
-    assert users == len(truth["users"]) and unserved == 0
+    assert (users, short, heard) == (len(truth["users"]), 0, 0)
+
+
+def step_running(server: LocalPostgres, env: dict[str, str], run_id: str, step: str) -> bool:
+    with server.connect(env["WAREHOUSE_DB"]) as connection:
+        return connection.execute(
+            "select exists (select from ops.pipeline_steps where run_id = %s and step = %s and status = 'running')",
+            (run_id, step),
+        ).fetchone()[0]
+
+
+@pytest.mark.parametrize(("step", "marker"), [
+    ("dbt_postgres_build", ""),
+    # The recommender's gate decided: what follows is the publication of the lists.
+    ("recommender_run", "event=gate"),
+])
+def test_the_whole_run_killed_during_a_step(
+    postgres_server: LocalPostgres, ops_env: dict[str, str], alert_receiver: AlertReceiver, step: str, marker: str
+) -> None:
+    env = {**ops_env, "ALERT_WEBHOOK_URL": alert_receiver.url}
+    log = Path(env["RUN_LOG_DIR"]) / "daily-fault-kill.log"
+    run = subprocess.Popen([sys.executable, "-m", "local.run", "--run-id", "fault-kill"], cwd=PROJECT_ROOT,
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    wait_for(lambda: step_running(postgres_server, env, "fault-kill", step)
+             and marker in log.read_text(errors="replace"), 600)
+    os.killpg(run.pid, signal.SIGKILL)  # the supervisor, Meltano, the step, the stand-in at once
+    run.wait(timeout=30)
+
+    rerun = run_daily(env, "--run-id", "fault-rerun")
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    assert statuses(postgres_server, env) == {"fault-kill": "aborted", "fault-rerun": "success"}
+    about_the_killed_run = [body["text"] for body in alert_receiver.bodies if "fault-kill" in body["text"]]
+    assert about_the_killed_run == [
+        "MooVitamix daily run fault-kill: ABORTED — killed before it could finish (found by run fault-rerun)"]
+    assert_warehouse_is_the_truth(postgres_server, env)
+    print("outcome: the killed run was marked aborted and alerted once by the rerun, which succeeded;"
+          " the warehouse equals the stand-in's truth")
+
+
+def started_mid_step(env: dict[str, str], run_id: str) -> subprocess.Popen[bytes]:
+    """The whole job as `make run` runs it, its own process group, once its extract-load is
+    reading a slow API (every request answers after 8 s)."""
+    slow = {**env, "MOOVITAMIX_API_FAULT_SLOW_RATE": "1", "MOOVITAMIX_API_SLOW_SECONDS": "8"}
+    log = Path(env["RUN_LOG_DIR"]) / f"daily-{run_id}.log"
+    process = subprocess.Popen([sys.executable, "-m", "local.run", "--run-id", run_id], cwd=PROJECT_ROOT, env=slow,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    wait_for(lambda: log.exists() and "Beginning sync" in log.read_text(errors="replace"), 120)
+    return process
+
+
+def group_members(group: int) -> list[str]:
+    """The processes still in a process group (their command lines)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group:
+                members.append((stat.parent / "cmdline").read_text().replace("\0", " ")[:120])
+        except (OSError, IndexError, ValueError):
+            continue
+    return members
+
+
+def test_a_sigterm_stops_the_run_cleanly_aborted_and_alerted(
+    postgres_server: LocalPostgres, ops_env: dict[str, str], alert_receiver: AlertReceiver
+) -> None:
+    env = {**ops_env, "ALERT_WEBHOOK_URL": alert_receiver.url}
+    run = started_mid_step(env, "ops-term-1")
+    os.kill(run.pid, signal.SIGTERM)  # the supervisor alone, as a scheduler's timeout does
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 1
+    assert "error: stopped by signal SIGTERM" in stderr.decode()
+    wait_for(lambda: not group_members(run.pid), 30)
+    with postgres_server.connect(ops_env["WAREHOUSE_DB"]) as connection:
+        assert connection.execute("select status, error from ops.pipeline_runs").fetchall() == [
+            ("aborted", "stopped by signal SIGTERM")]
+        # The step it was in ends aborted too (the guard before it had succeeded).
+        assert connection.execute(
+            "select task, status from ops.pipeline_steps where status <> 'success'").fetchall() == [
+            (EXTRACT_LOAD, "aborted")]
+    [alert] = alert_receiver.bodies
+    assert alert["text"] == "MooVitamix daily run ops-term-1: ABORTED — stopped by signal SIGTERM"
+
+
+def test_a_supervisor_killed_alone_leaves_nothing_running_and_the_next_run_alerts(
+    postgres_server: LocalPostgres, ops_env: dict[str, str], alert_receiver: AlertReceiver
+) -> None:
+    env = {**ops_env, "ALERT_WEBHOOK_URL": alert_receiver.url}
+    run = started_mid_step(env, "ops-sigkill-1")
+    os.kill(run.pid, signal.SIGKILL)  # not its group: its children must go by themselves
+    run.wait(timeout=30)
+    wait_for(lambda: not group_members(run.pid), 60)
+    # The stand-in's port is free: the next run starts its own stand-in there.
+    following = run_daily(env, "--task", EXTRACT_LOAD, "--run-id", "ops-after-sigkill")
+    assert following.returncode == 0, following.stdout[-3000:] + following.stderr[-3000:]
+    with postgres_server.connect(ops_env["WAREHOUSE_DB"]) as connection:
+        statuses = dict(connection.execute("select run_id, status from ops.pipeline_runs").fetchall())
+    assert statuses == {"ops-sigkill-1": "aborted", "ops-after-sigkill": "success"}
+    [alert] = alert_receiver.bodies
+    assert alert["text"] == ("MooVitamix daily run ops-sigkill-1: ABORTED — killed before it could finish"
+                             " (found by run ops-after-sigkill)")
+

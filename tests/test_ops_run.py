@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psycopg
@@ -25,7 +24,7 @@ from orchestrate.job_definition import job_tasks
 from orchestrate.ledger import APPLICATION_PREFIX, LOCK_KEY
 from orchestrate.project import PROJECT_ROOT
 from orchestrate.run_daily import EXIT_LOCKED
-from tests.conftest import AlertReceiver
+from tests.conftest import AlertReceiver, wait_for
 
 EXTRACT_LOAD = next(task for task in job_tasks() if task.startswith("tap-"))
 
@@ -152,85 +151,12 @@ def test_a_killed_run_does_not_block_the_next_one(postgres_server: LocalPostgres
     assert statuses == {"ops-killed-1": "aborted", "ops-after-kill": "success"}
 
 
-def wait_for(condition, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"condition not met within {timeout} s")
-
-
 def test_make_run_prints_where_the_report_is(ops_env: dict[str, str]) -> None:
     result = run_daily(ops_env, "--run-id", "ops-report-1")
     assert result.returncode == 0, result.stderr[-3000:]
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("  health report ") and Path(last.split()[-1]).is_file()
     assert Path(ops_env["REPORT_PATH"]).read_text().count("ops-report-1") >= 1
-
-
-def started_mid_step(env: dict[str, str], run_id: str) -> subprocess.Popen[bytes]:
-    """The whole job as `make run` runs it, its own process group, once its extract-load is
-    reading a slow API (every request answers after 8 s)."""
-    slow = {**env, "MOOVITAMIX_API_FAULT_SLOW_RATE": "1", "MOOVITAMIX_API_SLOW_SECONDS": "8"}
-    log = Path(env["RUN_LOG_DIR"]) / f"daily-{run_id}.log"
-    process = subprocess.Popen([sys.executable, "-m", "local.run", "--run-id", run_id], cwd=PROJECT_ROOT, env=slow,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    wait_for(lambda: log.exists() and "Beginning sync" in log.read_text(errors="replace"), 120)
-    return process
-
-
-def group_members(group: int) -> list[str]:
-    """The processes still in a process group (their command lines)."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == group:
-                members.append((stat.parent / "cmdline").read_text().replace("\0", " ")[:120])
-        except (OSError, IndexError, ValueError):
-            continue
-    return members
-
-
-def test_a_sigterm_stops_the_run_cleanly_aborted_and_alerted(
-    postgres_server: LocalPostgres, ops_env: dict[str, str], alert_receiver: AlertReceiver
-) -> None:
-    env = {**ops_env, "ALERT_WEBHOOK_URL": alert_receiver.url}
-    run = started_mid_step(env, "ops-term-1")
-    os.kill(run.pid, signal.SIGTERM)  # the supervisor alone, as a scheduler's timeout does
-    _, stderr = run.communicate(timeout=60)
-    assert run.returncode == 1
-    assert "error: stopped by signal SIGTERM" in stderr.decode()
-    wait_for(lambda: not group_members(run.pid), 30)
-    with ledger(postgres_server, ops_env) as connection:
-        assert connection.execute("select status, error from ops.pipeline_runs").fetchall() == [
-            ("aborted", "stopped by signal SIGTERM")]
-        # The step it was in ends aborted too (the guard before it had succeeded).
-        assert connection.execute(
-            "select task, status from ops.pipeline_steps where status <> 'success'").fetchall() == [
-            (EXTRACT_LOAD, "aborted")]
-    [alert] = alert_receiver.bodies
-    assert alert["text"] == "MooVitamix daily run ops-term-1: ABORTED — stopped by signal SIGTERM"
-
-
-def test_a_supervisor_killed_alone_leaves_nothing_running_and_the_next_run_alerts(
-    postgres_server: LocalPostgres, ops_env: dict[str, str], alert_receiver: AlertReceiver
-) -> None:
-    env = {**ops_env, "ALERT_WEBHOOK_URL": alert_receiver.url}
-    run = started_mid_step(env, "ops-sigkill-1")
-    os.kill(run.pid, signal.SIGKILL)  # not its group: its children must go by themselves
-    run.wait(timeout=30)
-    wait_for(lambda: not group_members(run.pid), 60)
-    # The stand-in's port is free: the next run starts its own stand-in there.
-    following = run_daily(env, "--run-id", "ops-after-sigkill")
-    assert following.returncode == 0, following.stdout[-3000:] + following.stderr[-3000:]
-    with ledger(postgres_server, ops_env) as connection:
-        statuses = dict(connection.execute("select run_id, status from ops.pipeline_runs").fetchall())
-    assert statuses == {"ops-sigkill-1": "aborted", "ops-after-sigkill": "success"}
-    [alert] = alert_receiver.bodies
-    assert alert["text"] == ("MooVitamix daily run ops-sigkill-1: ABORTED — killed before it could finish"
-                             " (found by run ops-after-sigkill)")
 
 
 @pytest.mark.parametrize(("variable", "value"), [("OPS_MAX_RETRIES", "abc"), ("ALERT_RETRIES", "-1"),
