@@ -96,3 +96,15 @@ alter default privileges for role transformer in schema ops grant select on tabl
 grant usage on schema ml to reader;
 grant select on all tables in schema ml to reader;
 alter default privileges for role ml in schema ml grant select on tables to reader;
+
+-- A statement or a lock wait that outlasts these is stuck, not slow: a whole day at
+-- 1,000,000 records per endpoint took 48 (day 0) and 60 minutes (day 1) in `make bench-day`,
+-- every statement in it far less. A stuck step then fails, is reported, and is rerun.
+alter role loader set statement_timeout = '2h';
+alter role transformer set statement_timeout = '2h';
+alter role quality set statement_timeout = '2h';
+alter role ml set statement_timeout = '2h';
+alter role loader set lock_timeout = '15min';
+alter role transformer set lock_timeout = '15min';
+alter role quality set lock_timeout = '15min';
+alter role ml set lock_timeout = '15min';
