@@ -10,6 +10,7 @@ told apart by these fields, never by Meltano's console layout; a plugin's own me
 from __future__ import annotations
 
 import json
+import signal
 from dataclasses import dataclass
 
 BLOCK_COMPLETED = "Block run completed"
@@ -21,8 +22,10 @@ class OutputLine:
     message: str
     level: str
     timestamp: str
-    # Meltano's end of a block set (one task of a job): whether it succeeded.
+    # Meltano's end of a block set (one task of a job): whether it succeeded, and when it
+    # failed the exit code of each plugin (negative: killed by that signal).
     block_success: bool | None = None
+    exit_codes: dict[str, int] | None = None
 
     @classmethod
     def parse(cls, line: str) -> OutputLine:
@@ -43,8 +46,23 @@ class OutputLine:
             level=str(record.get("level", "info")),
             timestamp=str(record.get("timestamp", "")),
             block_success=bool(record.get("success")) if block_end else None,
+            exit_codes=_exit_codes(record.get("exit_codes")) if block_end else None,
         )
+
+    def killed_by(self) -> list[tuple[str, str]]:
+        """(plugin type, signal name) of each plugin a signal killed (the OOM killer's SIGKILL)."""
+        return [
+            (plugin, signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}")
+            for plugin, code in (self.exit_codes or {}).items()
+            if code < 0
+        ]
 
     def text(self) -> str:
         """The line for people (the run's text log): time, level, plugin, message."""
         return f"{self.timestamp} [{self.level:<8}] {self.plugin} {self.message}".lstrip()
+
+
+def _exit_codes(value: object) -> dict[str, int] | None:
+    if not isinstance(value, dict):
+        return None
+    return {str(plugin): int(code) for plugin, code in value.items() if isinstance(code, int)}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -77,7 +78,15 @@ class Echo:
 
 
 def error_summary(task: str, code: int, lines: list[OutputLine]) -> str:
-    """One line for the ledger and the alert: the exit code and the line that names the cause."""
+    """One line for the ledger and the alert: the exit code and the line that names the cause,
+    or, for a plugin killed by a signal, that signal and the job's peak memory."""
+    killed = [kill for line in lines for kill in line.killed_by()]
+    if killed:
+        # Meltano has exited: its children's peak is the largest of its processes, plugins included.
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+        plugins = ", ".join(f"{plugin} by {name}" for plugin, name in killed)
+        return (f"{task} was killed ({plugins}; the out-of-memory killer sends SIGKILL):"
+                f" peak memory of the job's largest process {peak_mb} MB")[:1000]
     parsed = [(line.plugin, line.message.strip()) for line in lines]
     # The first exception, or the first complaint of a plugin, is the cause; what Meltano
     # reports after it ("Extractor failed", "Block run completed") are consequences.

@@ -174,3 +174,41 @@ def test_a_supervisor_killed_alone_leaves_nothing_running_and_the_next_run_alert
     assert alert["text"] == ("MooVitamix daily run ops-sigkill-1: ABORTED — killed before it could finish"
                              " (found by run ops-after-sigkill)")
 
+
+
+def recommender_process(group: int) -> int | None:
+    """The recommender's own process in the run's process group, once it runs."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_text().split("\0")
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group and any(part.endswith("moovitamix-ml") for part in command):
+            return int(stat.parent.name)
+    return None
+
+
+def test_the_recommender_killed_as_the_out_of_memory_killer_does(
+    postgres_server: LocalPostgres, ops_env: dict[str, str], alert_receiver: AlertReceiver
+) -> None:
+    env = {**ops_env, "ALERT_WEBHOOK_URL": alert_receiver.url}
+    run = subprocess.Popen([sys.executable, "-m", "local.run", "--run-id", "fault-oom"], cwd=PROJECT_ROOT,
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    wait_for(lambda: step_running(postgres_server, env, "fault-oom", "recommender_run")
+             and recommender_process(run.pid) is not None, 600)
+    os.kill(recommender_process(run.pid), signal.SIGKILL)  # that process alone, as the kernel does
+    _, stderr = run.communicate(timeout=300)
+    assert run.returncode == 1
+    with postgres_server.connect(env["WAREHOUSE_DB"]) as connection:
+        status, error = connection.execute(
+            "select status, error from ops.pipeline_runs where run_id = 'fault-oom'").fetchone()
+    assert status == "failed"
+    assert error.startswith("recommender:run was killed (utilities by SIGKILL"), error
+    assert "peak memory of the job's largest process" in error
+    assert [body["text"] for body in alert_receiver.bodies] == [f"MooVitamix daily run fault-oom: FAILED — {error}"]
+
+    rerun = run_daily(env, "--run-id", "fault-rerun")
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    assert_warehouse_is_the_truth(postgres_server, env)
+    print(f"outcome: {error}; the rerun trained and published; the warehouse equals the stand-in's truth")

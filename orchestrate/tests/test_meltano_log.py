@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 from orchestrate.figures import extract_figures
 from orchestrate.meltano_log import OutputLine
+from orchestrate.steps import error_summary
 
 
 def plugin_line(name: str, message: str) -> str:
@@ -52,3 +54,23 @@ def test_extract_figures_from_the_json_log() -> None:
     figures = {(f.subject, f.metric): f.value for f in extract_figures("el", lines)}
     assert figures == {("tracks", "records_read"): 200, ("tracks", "pages"): 2, ("tracks", "retries"): 1,
                        ("tracks", "http_429"): 0, ("tracks", "rejected"): 0, ("tracks", "records_loaded"): 250}
+
+
+def test_a_plugin_killed_by_a_signal_is_named_with_the_signal_and_the_peak_memory() -> None:
+    block_end = OutputLine.parse(json.dumps({
+        "event": "Block run completed", "level": "error", "timestamp": "t", "set_number": 5, "success": False,
+        "err": "Command failed", "exit_codes": {"utilities": -9},
+    }))
+    assert block_end.killed_by() == [("utilities", "SIGKILL")]
+    summary = error_summary("recommender:run", 1, [block_end])
+    assert summary.startswith("recommender:run was killed (utilities by SIGKILL; the out-of-memory killer sends")
+    assert re.search(r"peak memory of the job's largest process \d+ MB$", summary)
+
+
+def test_a_plugin_that_failed_on_its_own_is_not_called_killed() -> None:
+    block_end = OutputLine.parse(json.dumps({
+        "event": "Block run completed", "level": "error", "timestamp": "t", "success": False,
+        "err": "Command failed", "exit_codes": {"utilities": 1},
+    }))
+    assert block_end.killed_by() == []
+    assert "killed" not in error_summary("recommender:run", 1, [block_end])
