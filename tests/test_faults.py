@@ -199,7 +199,7 @@ def test_the_recommender_killed_as_the_out_of_memory_killer_does(
              and recommender_process(run.pid) is not None, 600)
     os.kill(recommender_process(run.pid), signal.SIGKILL)  # that process alone, as the kernel does
     _, stderr = run.communicate(timeout=300)
-    assert run.returncode == 1
+    assert run.returncode == 1, stderr.decode()[-3000:]
     with postgres_server.connect(env["WAREHOUSE_DB"]) as connection:
         status, error = connection.execute(
             "select status, error from ops.pipeline_runs where run_id = 'fault-oom'").fetchone()
