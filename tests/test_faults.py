@@ -77,6 +77,8 @@ def assert_warehouse_is_the_truth(server: LocalPostgres, env: dict[str, str]) ->
 
 def step_running(server: LocalPostgres, env: dict[str, str], run_id: str, step: str) -> bool:
     with server.connect(env["WAREHOUSE_DB"]) as connection:
+        if connection.execute("select to_regclass('ops.pipeline_steps') is null").fetchone()[0]:
+            return False  # the run has not reached its ledger yet
         return connection.execute(
             "select exists (select from ops.pipeline_steps where run_id = %s and step = %s and status = 'running')",
             (run_id, step),
