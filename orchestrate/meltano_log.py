@@ -10,10 +10,12 @@ told apart by these fields, never by Meltano's console layout; a plugin's own me
 from __future__ import annotations
 
 import json
+import re
 import signal
 from dataclasses import dataclass
 
 BLOCK_COMPLETED = "Block run completed"
+COMMAND_FAILED = re.compile(r"`(?P<command>[^`]+)` failed with exit code: (?P<code>-?\d+)")
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,9 @@ class OutputLine:
     level: str
     timestamp: str
     # Meltano's end of a block set (one task of a job): whether it succeeded, and when it
-    # failed the exit code of each plugin (negative: killed by that signal).
+    # failed the exit code of each plugin (negative: killed by that signal). A command block
+    # (a utility's command) gives its code in `err` only: "`recommender run` failed with
+    # exit code: -9", read into exit_codes under the command's name.
     block_success: bool | None = None
     exit_codes: dict[str, int] | None = None
 
@@ -46,7 +50,7 @@ class OutputLine:
             level=str(record.get("level", "info")),
             timestamp=str(record.get("timestamp", "")),
             block_success=bool(record.get("success")) if block_end else None,
-            exit_codes=_exit_codes(record.get("exit_codes")) if block_end else None,
+            exit_codes=_exit_codes(record.get("exit_codes"), record.get("err")) if block_end else None,
         )
 
     def killed_by(self) -> list[tuple[str, str]]:
@@ -62,7 +66,10 @@ class OutputLine:
         return f"{self.timestamp} [{self.level:<8}] {self.plugin} {self.message}".lstrip()
 
 
-def _exit_codes(value: object) -> dict[str, int] | None:
-    if not isinstance(value, dict):
-        return None
-    return {str(plugin): int(code) for plugin, code in value.items() if isinstance(code, int)}
+def _exit_codes(value: object, error: object) -> dict[str, int]:
+    codes = {str(plugin): code for plugin, code in value.items() if isinstance(code, int)} if isinstance(
+        value, dict) else {}
+    command = COMMAND_FAILED.search(str(error or ""))
+    if command:
+        codes[command.group("command")] = int(command.group("code"))
+    return codes

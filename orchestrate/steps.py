@@ -42,7 +42,10 @@ class MeltanoRun:
     its exit code (`returncode`, once `lines()` is exhausted)."""
 
     def __init__(self, arguments: list[str], env: dict[str, str]) -> None:
-        self.command = [MELTANO, "--log-format=json", "run", "--force", *arguments]
+        # --no-install: plugins are installed by `make install` only (locked dependencies, then
+        # the project's own packages on top); Meltano 4.4 would otherwise reinstall a plugin
+        # whose pip_url changed from that pip_url alone (its `auto_install` setting is ignored).
+        self.command = [MELTANO, "--log-format=json", "run", "--force", "--no-install", *arguments]
         self.env = env
         self.returncode: int | None = None
 

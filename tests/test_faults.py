@@ -206,7 +206,7 @@ def test_the_recommender_killed_as_the_out_of_memory_killer_does(
         status, error = connection.execute(
             "select status, error from ops.pipeline_runs where run_id = 'fault-oom'").fetchone()
     assert status == "failed"
-    assert error.startswith("recommender:run was killed (utilities by SIGKILL"), error
+    assert error.startswith("recommender:run was killed (recommender run by SIGKILL"), error
     assert "peak memory of the job's largest process" in error
     assert [body["text"] for body in alert_receiver.bodies] == [f"MooVitamix daily run fault-oom: FAILED — {error}"]
 

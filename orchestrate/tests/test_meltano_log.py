@@ -62,9 +62,21 @@ def test_a_plugin_killed_by_a_signal_is_named_with_the_signal_and_the_peak_memor
         "err": "Command failed", "exit_codes": {"utilities": -9},
     }))
     assert block_end.killed_by() == [("utilities", "SIGKILL")]
-    summary = error_summary("recommender:run", 1, [block_end])
-    assert summary.startswith("recommender:run was killed (utilities by SIGKILL; the out-of-memory killer sends")
+    summary = error_summary("tap-moovitamix target-postgres", 1, [block_end])
+    assert summary.startswith("tap-moovitamix target-postgres was killed (utilities by SIGKILL; the out-of-memory")
     assert re.search(r"peak memory of the job's largest process \d+ MB$", summary)
+
+
+def test_a_command_killed_by_a_signal_is_read_from_the_blocks_error() -> None:
+    # A utility's command block, as Meltano 4.4 ends it when its process got SIGKILL.
+    block_end = OutputLine.parse(json.dumps({
+        "set_number": 0, "block_type": "InvokerCommand", "success": False,
+        "err": "`recommender run` failed with exit code: -9", "exit_codes": {}, "event": "Block run completed",
+        "level": "error", "timestamp": "t",
+    }))
+    assert block_end.killed_by() == [("recommender run", "SIGKILL")]
+    assert error_summary("recommender:run", 1, [block_end]).startswith(
+        "recommender:run was killed (recommender run by SIGKILL;")
 
 
 def test_a_plugin_that_failed_on_its_own_is_not_called_killed() -> None:
