@@ -71,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     task = parser.parse_known_args(argv)[0].task
     tasks = [task] if task else job_tasks()
     try:
+        # What the supervisor checks first, checked before anything is started for it.
         validate(settings)
+        environment = settings.get("MELTANO_ENVIRONMENT", "dev")
+        runner = settings if environment in run_daily.LOCAL_ENVIRONMENTS else dict(os.environ)
+        run_daily.check_secrets(environment, runner)
         run_daily.preflight(tasks)
         if warehouse_is_local(settings):
             LocalPostgres.from_env(settings).start()
