@@ -184,12 +184,15 @@ def run_steps(ledger: Ledger, arguments: list[str], tasks: list[str], first_inde
             current.lines.append(line)
             if line.block_success:  # this task is done, Meltano starts the next one
                 close_step(ledger, runlog, current, 0, None, run_dir, run_started)
+                if meltano.memory:
+                    meltano.memory.mark()
                 current = open_step(ledger, runlog, *waiting.pop(0)) if waiting else None
                 last_name = current.name if current else last_name
     code = meltano.returncode or 0
     if current is not None:  # Meltano ended inside a task: that task failed, the job stops there
         code = code or 1
-        error = error_summary(current.task, code, current.lines)
+        peak = meltano.memory.peak_since_mark() if meltano.memory else 0
+        error = error_summary(current.task, code, current.lines, peak)
         close_step(ledger, runlog, current, code, error, run_dir, run_started)
         return current.name, error
     if code != 0:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import resource
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from orchestrate.meltano_log import OutputLine
+from orchestrate.memory import TreeMemory
 from orchestrate.progress import Progress
 from orchestrate.project import PROJECT_ROOT
 from orchestrate.runlog import RunLog
@@ -48,6 +48,7 @@ class MeltanoRun:
         self.command = [MELTANO, "--log-format=json", "run", "--force", "--no-install", *arguments]
         self.env = env
         self.returncode: int | None = None
+        self.memory: TreeMemory | None = None
 
     def lines(self) -> Iterator[OutputLine]:
         with subprocess.Popen(
@@ -55,12 +56,16 @@ class MeltanoRun:
             errors="replace", preexec_fn=die_with_parent,
         ) as process:
             assert process.stdout is not None
+            self.memory = TreeMemory(process.pid)
+            self.memory.start()
             try:
                 for raw in process.stdout:
                     yield OutputLine.parse(raw)
             except BaseException:  # the supervisor stops (SIGTERM, an error): Meltano stops too
                 stop_process(process)
                 raise
+            finally:
+                self.memory.stop()
         self.returncode = process.returncode
 
 
@@ -80,16 +85,14 @@ class Echo:
             print(f"    {shown}", file=self.show, flush=True)
 
 
-def error_summary(task: str, code: int, lines: list[OutputLine]) -> str:
+def error_summary(task: str, code: int, lines: list[OutputLine], peak_bytes: int = 0) -> str:
     """One line for the ledger and the alert: the exit code and the line that names the cause,
-    or, for a plugin killed by a signal, that signal and the job's peak memory."""
+    or, for a plugin killed by a signal, that signal and the peak memory of the step's processes."""
     killed = [kill for line in lines for kill in line.killed_by()]
     if killed:
-        # Meltano has exited: its children's peak is the largest of its processes, plugins included.
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
         plugins = ", ".join(f"{plugin} by {name}" for plugin, name in killed)
         return (f"{task} was killed ({plugins}; the out-of-memory killer sends SIGKILL):"
-                f" peak memory of the job's largest process {peak_mb} MB")[:1000]
+                f" peak memory of the step's processes {peak_bytes // 2**20} MB")[:1000]
     parsed = [(line.plugin, line.message.strip()) for line in lines]
     # The first exception, or the first complaint of a plugin, is the cause; what Meltano
     # reports after it ("Extractor failed", "Block run completed") are consequences.

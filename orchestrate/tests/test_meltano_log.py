@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 from orchestrate.figures import extract_figures
 from orchestrate.meltano_log import OutputLine
@@ -62,9 +61,9 @@ def test_a_plugin_killed_by_a_signal_is_named_with_the_signal_and_the_peak_memor
         "err": "Command failed", "exit_codes": {"utilities": -9},
     }))
     assert block_end.killed_by() == [("utilities", "SIGKILL")]
-    summary = error_summary("tap-moovitamix target-postgres", 1, [block_end])
+    summary = error_summary("tap-moovitamix target-postgres", 1, [block_end], 23 * 2**30)
     assert summary.startswith("tap-moovitamix target-postgres was killed (utilities by SIGKILL; the out-of-memory")
-    assert re.search(r"peak memory of the job's largest process \d+ MB$", summary)
+    assert summary.endswith("peak memory of the step's processes 23552 MB")
 
 
 def test_a_command_killed_by_a_signal_is_read_from_the_blocks_error() -> None:
