@@ -198,7 +198,10 @@ def test_the_recommender_killed_as_the_out_of_memory_killer_does(
     env = {**ops_env, "ALERT_WEBHOOK_URL": alert_receiver.url}
     run = subprocess.Popen([sys.executable, "-m", "local.run", "--run-id", "fault-oom"], cwd=PROJECT_ROOT,
                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    log = Path(env["RUN_LOG_DIR"]) / "daily-fault-oom.log"
+    # Once Spark has read the interactions, as a memory-hungry step would be killed.
     wait_for(lambda: step_running(postgres_server, env, "fault-oom", "recommender_run")
+             and "event=retrain_decision" in log.read_text(errors="replace")
              and recommender_process(run.pid) is not None, 600)
     os.kill(recommender_process(run.pid), signal.SIGKILL)  # that process alone, as the kernel does
     _, stderr = run.communicate(timeout=300)
