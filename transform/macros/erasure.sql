@@ -53,6 +53,13 @@
     $$
 {%- endmacro %}
 
+{#- The statement's parts, each named after what it counts, in the order they are printed. -#}
+{% macro _erasure_counts() -%}
+    {{ return(['raw_users', 'raw_listen_histories', 'raw_rejected_records', 'snapshot_user_versions',
+               'snapshot_history_versions', 'pii_users', 'dim_users', 'fct_listens', 'user_track_interactions',
+               'identity_conflicts', 'user_recommendations', 'ml_user_index', 'suppression_entries']) }}
+{%- endmacro %}
+
 {% macro erase_user(user_id) %}
     {%- set person = user_id | int -%}
     {%- set erasure -%}
@@ -61,43 +68,33 @@
             union
             select email from pii.users where user_id = {{ person }} and email is not null
         ),
-        suppressed as (
+        suppression_entries as (
             insert into ops.erased_users (user_id, erased_at) values ({{ person }}, now())
             on conflict (user_id) do update set erased_at = excluded.erased_at
             returning 1
         ),
-        rejected as (
+        raw_rejected_records as (
             delete from raw.rejected_records where {{ _names_the_person(person, 'emails') }} returning 1
         ),
         raw_users as (delete from raw.users where id = {{ person }} returning 1),
-        raw_histories as (delete from raw.listen_history where user_id = {{ person }} returning 1),
-        user_versions as (delete from snapshots.users_snapshot where user_id = {{ person }} returning 1),
-        history_versions as (
+        raw_listen_histories as (delete from raw.listen_history where user_id = {{ person }} returning 1),
+        snapshot_user_versions as (delete from snapshots.users_snapshot where user_id = {{ person }} returning 1),
+        snapshot_history_versions as (
             delete from snapshots.listen_history_snapshot where user_id = {{ person }} returning 1
         ),
-        identities as (delete from pii.users where user_id = {{ person }} returning 1),
-        dimension as (delete from marts.dim_users where user_id = {{ person }} returning 1),
-        listens as (delete from marts.fct_listens where user_id = {{ person }} returning 1),
-        interactions as (delete from marts.user_track_interactions where user_id = {{ person }} returning 1),
-        conflicts as (
+        pii_users as (delete from pii.users where user_id = {{ person }} returning 1),
+        dim_users as (delete from marts.dim_users where user_id = {{ person }} returning 1),
+        fct_listens as (delete from marts.fct_listens where user_id = {{ person }} returning 1),
+        user_track_interactions as (delete from marts.user_track_interactions where user_id = {{ person }} returning 1),
+        identity_conflicts as (
             delete from ops.identity_conflicts where entity = 'users' and entity_id = {{ person }} returning 1
         ),
-        recommendations as (delete from ml.user_recommendations where user_id = {{ person }} returning 1),
-        model_index as (delete from ml.user_index where user_id = {{ person }} returning 1)
+        user_recommendations as (delete from ml.user_recommendations where user_id = {{ person }} returning 1),
+        ml_user_index as (delete from ml.user_index where user_id = {{ person }} returning 1)
         select
-            (select count(*) from raw_users) as raw_users,
-            (select count(*) from raw_histories) as raw_listen_histories,
-            (select count(*) from rejected) as raw_rejected_records,
-            (select count(*) from user_versions) as snapshot_user_versions,
-            (select count(*) from history_versions) as snapshot_history_versions,
-            (select count(*) from identities) as pii_users,
-            (select count(*) from dimension) as dim_users,
-            (select count(*) from listens) as fct_listens,
-            (select count(*) from interactions) as user_track_interactions,
-            (select count(*) from conflicts) as identity_conflicts,
-            (select count(*) from recommendations) as user_recommendations,
-            (select count(*) from model_index) as ml_user_index,
-            (select count(*) from suppressed) as suppression_entries
+            {%- for part in _erasure_counts() %}
+            (select count(*) from {{ part }}) as {{ part }}{{ "," if not loop.last }}
+            {%- endfor %}
     {%- endset -%}
     {% do run_query(erased_users_table()) %}
     {% set touched = run_query(erasure) %}
