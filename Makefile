@@ -124,11 +124,11 @@ test: $(TEST_PREREQS)
 	$(TEST_ENV) $(PY) -m local.postgres stop; \
 	exit $$status
 
-# The fault matrix alone (tests/test_faults.py, also part of `make test`): each scenario
+# The fault matrix alone (tests/faults/, also part of `make test`): each scenario
 # named, with its measured outcome.
 test-faults: $(TEST_PREREQS)
 	@$(TEST_ENV) $(PY) -m local.postgres start
-	@status=0; $(TEST_ENV) $(PY) -m pytest -v -rP tests/test_faults.py || status=1; \
+	@status=0; $(TEST_ENV) $(PY) -m pytest -v -rP tests/faults || status=1; \
 	$(TEST_ENV) $(PY) -m local.postgres stop; exit $$status
 
 # Benchmarks print their figures and a baseline measured in the same run; never timed tests.

@@ -68,7 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     # Only --task matters here (does the run read the API?); run_daily parses the rest.
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--task")
-    task = parser.parse_known_args(argv)[0].task
+    known, _ = parser.parse_known_args(argv)
+    if {"-h", "--help"} & set(argv if argv is not None else sys.argv[1:]):
+        print(__doc__.strip() + "\n", flush=True)
+        return run_daily.main(argv)  # the supervisor's own options, then exit: nothing started
+    task = known.task
     tasks = [task] if task else job_tasks()
     try:
         # What the supervisor checks first, checked before anything is started for it.

@@ -244,6 +244,16 @@ class Ledger:
                 [(self.run_id, f.step, f.subject, f.metric, f.value, f.detail) for f in figures],
             )
 
+    def server_started_at(self) -> dt.datetime:
+        """When the warehouse's server last started: a later value than at a step's start
+        means the server restarted under the step, and every session of the step died."""
+        return self.connection.execute("select pg_postmaster_start_time()").fetchone()[0]
+
+    def forget_figures(self, step: str) -> None:
+        """A step about to run again: what its cut attempt measured is not its result."""
+        self.connection.execute("delete from ops.pipeline_figures where run_id = %s and step = %s",
+                                (self.run_id, step))
+
     def running_step(self) -> str | None:
         row = self.connection.execute(
             "select step from ops.pipeline_steps where run_id = %s and status = 'running' order by step_index limit 1",

@@ -87,8 +87,20 @@ def write_report(connection: psycopg.Connection, path: Path | None = None) -> Pa
     target = path or Path(os.environ.get("REPORT_PATH", REPORT_DIR / "health.html"))
     target.parent.mkdir(parents=True, exist_ok=True)
     connection.execute(SCHEMA_SQL)  # an empty ledger still gives a (empty) report
-    target.write_text(render(report_data(connection)), encoding="utf-8")
+    replace_file(target, render(report_data(connection)))
     return target.resolve()
+
+
+def replace_file(target: Path, text: str) -> None:
+    """`text` as the whole of `target`, or `target` untouched: written beside it, then renamed
+    over it, so a full disk never leaves half a page where the last report was."""
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(target)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def main() -> int:

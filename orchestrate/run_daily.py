@@ -35,7 +35,7 @@ from orchestrate.meltano_log import OutputLine
 from orchestrate.project import PROJECT_ROOT, load_dotenv
 from orchestrate.report import write_report
 from orchestrate.roles import JOB_ROLES, password_variable
-from orchestrate.runlog import RunLog
+from orchestrate.runlog import LogFile, LogUnwritable, RunLog
 from orchestrate.settings import number
 from orchestrate.startup import StartupError
 from orchestrate.steps import Echo, MeltanoRun, error_summary, task_environment
@@ -54,7 +54,7 @@ def _terminate(signum: int, _frame: object) -> None:
 
 def error_line(problem: Exception) -> str:
     """What the ledger, the alert and stderr say of a problem: one line, with its kind."""
-    if isinstance(problem, StartupError | Terminated):
+    if isinstance(problem, StartupError | Terminated | LogUnwritable):
         text = str(problem)
     elif isinstance(problem, psycopg.Error):
         text = f"warehouse error: {problem}"
@@ -137,11 +137,23 @@ class Step:
     task: str
     name: str
     started: dt.datetime
+    server_started: dt.datetime  # the warehouse server's start time when the step began
     lines: list[OutputLine] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How `meltano run` ended: the failed step and its error, or neither; `restarted`
+    when the warehouse's server restarted while that step ran."""
+
+    failed_step: str | None = None
+    error: str | None = None
+    restarted: bool = False
+
+
 def open_step(ledger: Ledger, runlog: RunLog, index: int, task: str) -> Step:
-    step = Step(index, task, step_name(task), ledger.start_step(index, step_name(task), task))
+    step = Step(index, task, step_name(task), ledger.start_step(index, step_name(task), task),
+                ledger.server_started_at())
     runlog.event("step.start", step=step.name, index=index, task=task)
     print(f"▶ step {index} {task}", flush=True)
     return step
@@ -163,9 +175,9 @@ def close_step(ledger: Ledger, runlog: RunLog, step: Step, code: int, error: str
 
 
 def run_steps(ledger: Ledger, arguments: list[str], tasks: list[str], first_index: int, api_url: str | None,
-              log_path: Path, run_dir: Path, runlog: RunLog, verbose: bool) -> tuple[str | None, str | None]:
+              log_path: Path, run_dir: Path, runlog: RunLog, verbose: bool) -> Outcome:
     """`meltano run ARGUMENTS` (the job, or one task's blocks), each of `tasks` a step of the
-    ledger, ended by Meltano's end of its block; (failed step, its error) or (None, None)."""
+    ledger, ended by Meltano's end of its block."""
     meltano = MeltanoRun(arguments, task_environment(api_url, ledger.run_id, run_dir))
     run_started = ledger.connection.execute(
         "select started_at from ops.pipeline_runs where run_id = %s", (ledger.run_id,)
@@ -173,9 +185,8 @@ def run_steps(ledger: Ledger, arguments: list[str], tasks: list[str], first_inde
     waiting = list(enumerate(tasks, start=first_index))
     current: Step | None = open_step(ledger, runlog, *waiting.pop(0))
     last_name = current.name
-    # Line-buffered: `tail -f` of the run log (and a watchdog) sees each line as it comes.
-    # closing(): whatever stops this loop (SIGTERM, an error) stops Meltano at once.
-    with log_path.open("a", buffering=1) as run_log, closing(meltano.lines()) as lines:
+    # closing(): whatever stops this loop (SIGTERM, an error, a log it cannot write) stops Meltano at once.
+    with closing(LogFile(log_path)) as run_log, closing(meltano.lines()) as lines:
         echo = Echo(run_log, runlog, sys.stdout, verbose)
         for line in lines:
             echo.line(current.name if current else last_name, line)
@@ -194,10 +205,43 @@ def run_steps(ledger: Ledger, arguments: list[str], tasks: list[str], first_inde
         peak = meltano.memory.peak_since_mark() if meltano.memory else 0
         error = error_summary(current.task, code, current.lines, peak)
         close_step(ledger, runlog, current, code, error, run_dir, run_started)
-        return current.name, error
+        return Outcome(current.name, error, ledger.server_started_at() != current.server_started)
     if code != 0:
-        return last_name, f"meltano exited with code {code} after its last task (see {log_path})"
-    return None, None
+        return Outcome(last_name, f"meltano exited with code {code} after its last task (see {log_path})")
+    return Outcome()
+
+
+def run_job(ledger: Ledger, arguments: list[str], tasks: list[str], first_index: int, api_url: str | None,
+            log_path: Path, run_dir: Path, runlog: RunLog, verbose: bool) -> Outcome:
+    """`run_steps`, and again from the failed step when the warehouse restarted under it.
+
+    Every step of the job can run twice with the same result: the extract-load resumes
+    from the bookmarks the target committed and upserts; dbt rebuilds its models and
+    merges its incremental ones on their keys; Soda and the freshness check only read; the
+    recommender trains again (a failed training never counts) and swaps its lists in one
+    transaction. So a step cut by a restart is retried rather than failing the day; a
+    failure while the server kept running is the step's own, and is not.
+    """
+    retries = int(number("WAREHOUSE_RESTART_RETRIES"))
+    outcome = run_steps(ledger, arguments, tasks, first_index, api_url, log_path, run_dir, runlog, verbose)
+    for attempt in range(1, retries + 1):
+        if not outcome.restarted:
+            return outcome
+        position = [step_name(task) for task in tasks].index(outcome.failed_step)
+        tasks, first_index = tasks[position:], first_index + position
+        runlog.event("step.retry", level="warning", step=outcome.failed_step, attempt=attempt,
+                     reason="the warehouse restarted during the step", error=outcome.error)
+        print(f"↻ the warehouse restarted during {outcome.failed_step}: running it again ({attempt}/{retries})",
+              flush=True)
+        ledger.forget_figures(outcome.failed_step)
+        ledger.record_figures([Figure(outcome.failed_step, "warehouse", "restart_retries", attempt)])
+        # The remaining tasks, each block set as the job writes it: Meltano reads the same block sets.
+        arguments = [block for task in tasks for block in task.split()]
+        outcome = run_steps(ledger, arguments, tasks, first_index, api_url, log_path, run_dir, runlog, verbose)
+    if outcome.restarted:
+        return Outcome(outcome.failed_step, f"{outcome.error} (the warehouse restarted during the step;"
+                       f" retried {retries} time(s))"[:1000], True)
+    return outcome
 
 
 def finish(ledger: Ledger, failed_step: str | None, error: str | None, runlog: RunLog) -> list[health.Finding]:
@@ -243,13 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     # Under an orchestrator (--task) thresholds are judged once, after the job's last task.
     job_finished = tasks[-1] == all_tasks[-1]
     logs = Path(os.environ.get("RUN_LOG_DIR", PROJECT_ROOT / ".logs"))
-    logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"daily-{run_id}.log"
     # The run folder: what the steps write for programs to read (Soda's results), kept with the log.
     run_dir = logs / run_id
-    run_dir.mkdir(exist_ok=True)
     runlog = RunLog(run_id, logs / f"daily-{run_id}.jsonl")
-    runlog.event("run.start", job=DAILY_JOB, tasks=len(tasks), log=log_path)
     ledger: Ledger | None = None
     failed_step: str | None = None
     error: str | None = None
@@ -257,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     report: Path | None = None
     status: str | None = None
     try:
+        # Within the run: folders that cannot be made (a full disk) fail it like any other problem.
+        run_dir.mkdir(parents=True, exist_ok=True)
+        runlog.event("run.start", job=DAILY_JOB, tasks=len(tasks), log=log_path)
         settings.validate()
         check_secrets(environment, runner_secrets or dict(os.environ))
         preflight(tasks)
@@ -278,8 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         api_url = os.environ.get("MOOVITAMIX_API_URL")
         if api_url and needs_api(tasks):
             check_api(api_url)
-        failed_step, error = run_steps(ledger, arguments, tasks, first_index, api_url, log_path, run_dir, runlog,
-                                       args.verbose)
+        outcome = run_job(ledger, arguments, tasks, first_index, api_url, log_path, run_dir, runlog, args.verbose)
+        failed_step, error = outcome.failed_step, outcome.error
         findings = finish(ledger, failed_step, error, runlog)
         try:
             report = write_report(ledger.connection)

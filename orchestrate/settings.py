@@ -61,6 +61,8 @@ SETTINGS: dict[str, Number] = {
     "OPS_MAX_NDCG_DROP_VS_CHAMPION": Number(0.10, 0, 1),  # relative
     "OPS_MIN_COVERAGE": Number(0.05, 0, 1),  # share of the catalogue recommended to someone
     "OPS_MIN_USERS_SCORED_RATIO": Number(0.99, 0, 1),  # users with recommendations / users
+    # Runs of a step again after the warehouse restarted under it (every step is idempotent).
+    "WAREHOUSE_RESTART_RETRIES": Number(1, 0, 5, integer=True),
     # Where the servers listen.
     "WAREHOUSE_PORT": PORT,
     "MOOVITAMIX_API_PORT": PORT,

@@ -24,17 +24,22 @@ from orchestrate.meltano_log import OutputLine
 from orchestrate.memory import TreeMemory
 from orchestrate.progress import Progress
 from orchestrate.project import PROJECT_ROOT
-from orchestrate.runlog import RunLog
+from orchestrate.runlog import LogFile, RunLog
 from orchestrate.startup import die_with_parent, stop_process
 
 MELTANO = str(Path(sys.executable).with_name("meltano"))
-EXCEPTION_LINE = re.compile(r"\b\w+(?:Error|Exception): \S")
+# An exception as Python prints it: "ValueError: …", or by its module when its name says
+# neither (psycopg's "psycopg.errors.DiskFull: could not extend file …").
+EXCEPTION_LINE = re.compile(r"\b\w+(?:Error|Exception): \S|\b[a-z_]\w*(?:\.\w+)*\.[A-Z]\w*: \S")
 # A plugin line that names a problem; not the zero counters ("ERROR=0", "failed: 0") nor
 # Soda's "level: fail" threshold column.
 PLUGIN_COMPLAINT = re.compile(
     r"(?<!level: )\b(invalid|fatal|refused|fail(?:ed|ure)?|errors?)\b(?!\s*[=:]\s*0\b)", re.IGNORECASE
 )
 BOX_DRAWING = "╭│╰─"
+# dbt names a failed node on one line ("Database Error in model fct_listens (…)") and gives
+# the database's own words on the next ("could not extend file …: No space left on device").
+DBT_NODE_ERROR = re.compile(r"\b\w+ Error in \w+ \S")
 
 
 class MeltanoRun:
@@ -71,14 +76,15 @@ class MeltanoRun:
 
 class Echo:
     """Each output line to the text log (for people), to the run's JSON lines (with the run
-    id and its step) and, as progress or in full with `verbose`, to the console."""
+    id and its step) and, as progress or in full with `verbose`, to the console. A line
+    that cannot be kept on file raises LogUnwritable: the run stops, and Meltano with it."""
 
-    def __init__(self, run_log: TextIO, runlog: RunLog, show: TextIO, verbose: bool) -> None:
+    def __init__(self, run_log: LogFile, runlog: RunLog, show: TextIO, verbose: bool) -> None:
         self.run_log, self.runlog, self.show, self.verbose = run_log, runlog, show, verbose
         self.progress = Progress()
 
     def line(self, step: str, line: OutputLine) -> None:
-        self.run_log.write(line.text() + "\n")
+        self.run_log.write(line.text())
         self.runlog.output(step, line.plugin, line.message)
         shown = line.text() if self.verbose else self.progress.line_for(line)
         if shown:
@@ -96,12 +102,23 @@ def error_summary(task: str, code: int, lines: list[OutputLine], peak_bytes: int
     parsed = [(line.plugin, line.message.strip()) for line in lines]
     # The first exception, or the first complaint of a plugin, is the cause; what Meltano
     # reports after it ("Extractor failed", "Block run completed") are consequences.
-    causes = [m for _, m in parsed if EXCEPTION_LINE.search(m)]
+    causes = named_causes([m for _, m in parsed])
     complaints = [m for plugin, m in parsed if plugin not in ("", "meltano") and PLUGIN_COMPLAINT.search(m)]
     problems = [m for line, (_, m) in zip(lines, parsed, strict=True)
                 if Progress.is_problem(line) and m and m[0] not in BOX_DRAWING]
     tail = (causes or complaints or problems or [m for _, m in parsed if m][-1:] or ["no output"])[0]
     return f"{task} exited with code {code}: {tail}"[:1000]
+
+
+def named_causes(messages: list[str]) -> list[str]:
+    """The lines that name a cause: an exception, or a dbt node's error with the database's words."""
+    causes: list[str] = []
+    for message, following in zip(messages, [*messages[1:], ""], strict=True):
+        if node_error := DBT_NODE_ERROR.search(message):
+            causes.append(": ".join(filter(None, (message[node_error.start():], following))))
+        elif EXCEPTION_LINE.search(message):
+            causes.append(message)
+    return causes
 
 
 def task_environment(api_url: str | None, run_id: str, run_dir: Path) -> dict[str, str]:

@@ -36,6 +36,9 @@ class Champion:
     age_days: float
     # NDCG@10 logged when it was trained (on its own hold-out).
     ndcg_at_10: float | None
+    # The interactions it learnt from: a registered model is a training that succeeded,
+    # even when the publication after it failed.
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,14 @@ def retrain_decision(
             True,
             f"champion v{champion.version} is {champion.age_days:.1f} days old "
             f"(max {policy.max_model_age_days:g})",
+        )
+    if fingerprint == champion.fingerprint:
+        # Training again on the data the champion learnt would judge the champion on a
+        # hold-out it has seen (it was refitted on everything): skip, serve it.
+        return RetrainDecision(
+            False,
+            False,
+            f"interactions unchanged: champion v{champion.version} learnt them ({fingerprint})",
         )
     if fingerprint == last_trained_fingerprint:
         return RetrainDecision(

@@ -107,18 +107,20 @@ def log_and_register_model(
 
 
 def champion(settings: Settings) -> Champion | None:
-    """The version behind the ``champion`` alias, its age and its logged NDCG@10."""
+    """The version behind the ``champion`` alias, its age, its logged NDCG@10 and the
+    fingerprint of the interactions it learnt."""
     client = MlflowClient()
     try:
         version = client.get_model_version_by_alias(settings.registered_model_name, CHAMPION_ALIAS)
     except MlflowException:  # no registered model yet, or no alias set
         return None
-    metrics = client.get_run(version.run_id).data.metrics if version.run_id else {}
+    data = client.get_run(version.run_id).data if version.run_id else None
     age_days = (time.time() * 1000 - version.creation_timestamp) / 86_400_000
     return Champion(
         version=str(version.version),
         age_days=age_days,
-        ndcg_at_10=metrics.get("model_ndcg_at_10"),
+        ndcg_at_10=data.metrics.get("model_ndcg_at_10") if data else None,
+        fingerprint=data.tags.get(FINGERPRINT_TAG) if data else None,
     )
 
 

@@ -30,6 +30,14 @@ def test_changed_interactions_retrain_normally() -> None:
     assert decision.train and not decision.forced
 
 
+def test_the_champions_own_data_skips_training_even_when_its_run_failed_after_registering() -> None:
+    # The publication after the registration failed: no finished run recorded "abc".
+    registered = Champion(version="4", age_days=0.1, ndcg_at_10=0.3, fingerprint="abc")
+    decision = retrain_decision(registered, "older", "abc", POLICY)
+    assert not decision.train and "champion v4" in decision.reason
+    assert retrain_decision(registered, "older", "def", POLICY).train
+
+
 def test_old_champion_or_operator_force_a_retrain_even_on_unchanged_data() -> None:
     old = Champion(version="3", age_days=9.5, ndcg_at_10=0.2)
     decision = retrain_decision(old, "abc", "abc", POLICY)

@@ -85,3 +85,33 @@ def test_a_plugin_that_failed_on_its_own_is_not_called_killed() -> None:
     }))
     assert block_end.killed_by() == []
     assert "killed" not in error_summary("recommender:run", 1, [block_end])
+
+
+def test_a_dbt_node_error_is_named_with_the_databases_own_words() -> None:
+    # As dbt 1.11 ends a build whose model the warehouse could not write (its disk full).
+    lines = [OutputLine.parse(plugin_line("dbt-postgres", message)) for message in (
+        "02:17:06  42 of 54 ERROR creating sql incremental model marts.fct_listens ..... [ERROR in 0.26s]",
+        "02:17:07  Failure in model fct_listens (models/marts/fct_listens.sql)",
+        "02:17:07    Database Error in model fct_listens (models/marts/fct_listens.sql)",
+        '  could not extend file "pg_tblspc/17689/PG_15_202209061/17674/18021": No space left on device',
+        "  HINT:  Check free disk space.",
+        "02:17:07  Done. PASS=49 WARN=0 ERROR=1 SKIP=6 NO-OP=0 TOTAL=56",
+    )]
+    assert error_summary("dbt-postgres:build", 1, lines) == (
+        "dbt-postgres:build exited with code 1: Database Error in model fct_listens (models/marts/fct_listens.sql):"
+        ' could not extend file "pg_tblspc/17689/PG_15_202209061/17674/18021": No space left on device')
+
+
+def test_an_exception_named_by_its_module_is_the_cause() -> None:
+    # As target-postgres fails when the warehouse's disk is full: psycopg's DiskFull, after a
+    # timer METRIC line tagged "failed" (a consequence, not the cause).
+    lines = [OutputLine.parse(plugin_line("target-postgres", message)) for message in (
+        'METRIC: {"type":"timer","metric":"batch_processing_time","value":0.36,"tags":{"status":"failed"}}',
+        "joblib.externals.loky.process_executor._RemoteTraceback:",
+        'psycopg.errors.DiskFull: could not extend file "pg_tblspc/1/PG_15_2/3/t5_4": wrote only 4096 of 8192'
+        " bytes at block 17",
+        "HINT:  Check free disk space.",
+    )]
+    assert error_summary("tap-moovitamix target-postgres", 1, lines) == (
+        "tap-moovitamix target-postgres exited with code 1: psycopg.errors.DiskFull: could not extend file"
+        ' "pg_tblspc/1/PG_15_2/3/t5_4": wrote only 4096 of 8192 bytes at block 17')
