@@ -111,16 +111,16 @@ test: $(TEST_PREREQS)
 	@$(TEST_ENV) $(PY) -m local.postgres start
 	@status=0; \
 	$(VENV)/bin/ruff check . || status=1; \
-	$(PY) -m pytest -q api/tests || status=1; \
-	$(PY) -m pytest -q benchmarks || status=1; \
-	$(PY) -m pytest -q orchestrate/tests || status=1; \
-	$(PY) -m pytest -q local/tests || status=1; \
-	(cd extract/tap-moovitamix && $(CURDIR)/$(TAP_VENV)/bin/python -m pytest -q tests) || status=1; \
-	(cd extract/bookmark-guard && $(CURDIR)/$(PY) -m pytest -q tests) || status=1; \
-	$(TEST_ENV) SODA_BIN=$(CURDIR)/$(SODA_VENV)/bin/soda $(PY) -m pytest -q quality/tests || status=1; \
-	$(TEST_ENV) $(PY) -m pytest -q transform/tests_integration || status=1; \
-	$(TEST_ENV) $(ML_VENV)/bin/python -m pytest -q ml/tests || status=1; \
-	$(TEST_ENV) $(PY) -m pytest -q tests || status=1; \
+	$(PY) -m pytest -q -ra api/tests || status=1; \
+	$(PY) -m pytest -q -ra benchmarks || status=1; \
+	$(PY) -m pytest -q -ra orchestrate/tests || status=1; \
+	$(PY) -m pytest -q -ra local/tests || status=1; \
+	(cd extract/tap-moovitamix && $(CURDIR)/$(TAP_VENV)/bin/python -m pytest -q -ra tests) || status=1; \
+	(cd extract/bookmark-guard && $(CURDIR)/$(PY) -m pytest -q -ra tests) || status=1; \
+	$(TEST_ENV) SODA_BIN=$(CURDIR)/$(SODA_VENV)/bin/soda $(PY) -m pytest -q -ra quality/tests || status=1; \
+	$(TEST_ENV) $(PY) -m pytest -q -ra transform/tests_integration || status=1; \
+	$(TEST_ENV) $(ML_VENV)/bin/python -m pytest -q -ra ml/tests || status=1; \
+	$(TEST_ENV) $(PY) -m pytest -q -ra tests || status=1; \
 	$(TEST_ENV) $(PY) -m local.postgres stop; \
 	exit $$status
 
@@ -128,7 +128,7 @@ test: $(TEST_PREREQS)
 # named, with its measured outcome.
 test-faults: $(TEST_PREREQS)
 	@$(TEST_ENV) $(PY) -m local.postgres start
-	@status=0; $(TEST_ENV) $(PY) -m pytest -v -rP tests/faults || status=1; \
+	@status=0; $(TEST_ENV) $(PY) -m pytest -v -raP tests/faults || status=1; \
 	$(TEST_ENV) $(PY) -m local.postgres stop; exit $$status
 
 # Benchmarks print their figures and a baseline measured in the same run; never timed tests.

@@ -31,7 +31,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ import psycopg
 import requests
 
 from benchmarks.stand_in import running_stand_in
+from local.ports import free_port
 from local.postgres import LocalPostgres
 from orchestrate.project import PROJECT_ROOT, load_dotenv
 
@@ -81,12 +81,6 @@ COLUMNS = {
 
 def log(message: str) -> None:
     print(message, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- the servers ------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from local.ports import free_port
 from local.postgres import LocalPostgres
 from orchestrate.project import PROJECT_ROOT, load_dotenv
 
@@ -29,12 +30,6 @@ os.environ.setdefault("WAREHOUSE_PORT", "5434")
 os.environ.setdefault("WAREHOUSE_DATA_DIR", str(PROJECT_ROOT / ".pgdata-test"))
 # The rest (owner, passwords of the roles, salt) as `make install` wrote them for this machine.
 load_dotenv()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,9 @@ from typing import Any, Protocol
 
 import httpx
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from local.ports import free_port
+from orchestrate.project import PROJECT_ROOT
+
 ENDPOINTS = ("/tracks", "/users", "/listen_history")
 
 
@@ -33,16 +34,10 @@ def read_all(client: Getter, path: str, size: int = 100) -> list[dict[str, Any]]
     return items
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def api_process(env_overrides: dict[str, str], **kwargs: Any) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOOVITAMIX_API_")}
     env.update(env_overrides)
-    return subprocess.Popen([sys.executable, "-m", "api"], cwd=REPO_ROOT, env=env, text=True, **kwargs)
+    return subprocess.Popen([sys.executable, "-m", "api"], cwd=PROJECT_ROOT, env=env, text=True, **kwargs)
 
 
 @contextmanager

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from api.tests.conftest import ENDPOINTS, REPO_ROOT, api_process, running_api
+from api.tests.conftest import ENDPOINTS, api_process, running_api
+from orchestrate.project import PROJECT_ROOT
 
 PAGES = [(path, page, size) for path in ENDPOINTS for page, size in ((1, 100), (3, 37), (2, 100))]
 
@@ -42,7 +43,7 @@ def test_contract_module_checks_a_running_server(tmp_path: Path) -> None:
         env = {**os.environ, "MOOVITAMIX_CONTRACT_URL": url}
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "api/tests/test_contract.py"],
-            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         served = output()
     assert result.returncode == 0 and " passed" in result.stdout, result.stdout

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import psycopg
 import pytest
+from orchestrate.project import PROJECT_ROOT
 from psycopg import sql
 from pyspark.sql import SparkSession
 
@@ -21,7 +22,6 @@ from recommender.spark import build_spark, find_java
 from .synthetic import synthetic_interactions
 
 TEST_DB = "moovitamix_ml_test"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -30,11 +29,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from local.ports import free_port
 from local.postgres import LocalPostgres
-from orchestrate.project import load_dotenv
+from orchestrate.project import PROJECT_ROOT, load_dotenv
 from orchestrate.roles import apply_grants
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 os.environ.setdefault("WAREHOUSE_PORT", "5434")
 os.environ.setdefault("WAREHOUSE_DATA_DIR", str(PROJECT_ROOT / ".pgdata-test"))
@@ -119,12 +117,6 @@ class Warehouse:
                 name: conn.execute(f"select * from marts.{name} order by {order}").fetchall()
                 for name, order in MARTS.items()
             }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager
