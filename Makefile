@@ -135,7 +135,7 @@ test-faults: $(TEST_PREREQS)
 bench: $(BENCH_TARGETS)
 
 bench-api: $(VENV)/.installed
-	$(PY) -m api.bench
+	$(PY) -m benchmarks.bench_api
 
 # The whole tap ► target ► Postgres path against plain HTTP + COPY, on a Postgres of its own.
 BENCH_WAREHOUSE_PORT ?= 5435
@@ -146,7 +146,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
 start: $(VENV)/.installed
-	$(PY) -m api
+	$(PY) -m api.stand_in
 
 # The owner's URI, or a component role's: make db-url ROLE=reader
 db-url: $(VENV)/.installed .env

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from api.histories import PREFERRED_SHARE
-from api.pools import GENRES
-from api.settings import Settings
-from api.world import World
+from api.stand_in.histories import PREFERRED_SHARE
+from api.stand_in.pools import GENRES
+from api.stand_in.settings import Settings
+from api.stand_in.world import World
 
 __all__ = ["PREFERRED_SHARE", "true_preferences"]
 

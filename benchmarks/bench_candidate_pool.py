@@ -2,7 +2,7 @@
 (RECOMMENDATIONS_CANDIDATE_POOL) costs in quality, against exact scoring (every track),
 measured in the same run on the same model.
 
-The data is the stand-in's realistic day 0 (ml/benchmarks/standin_data.py's CSV, by
+The data is the stand-in's realistic day 0 (benchmarks/ml/standin_data.py's CSV, by
 default 100,000 users and 100,000 tracks), read by Spark itself, split and evaluated the
 way the daily job does (recommender.train.HoldOut). One ALS model is fitted; each pool
 size then builds the evaluated users' lists and gets NDCG@10 and its scoring time. The

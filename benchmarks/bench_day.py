@@ -46,7 +46,7 @@ import requests
 from psycopg.rows import dict_row
 
 from benchmarks.process_memory import ProcessId, Sample, TreeSampler, is_alive, parse_stat, peak, peak_pss
-from benchmarks.stand_in import running_stand_in
+from local.stand_in import running_stand_in
 from orchestrate.project import PROJECT_ROOT, load_dotenv
 from orchestrate.startup import port_in_use
 
@@ -399,7 +399,7 @@ def run_day(day: int, env: dict[str, str], warehouse: Warehouse, state: Path, ba
     day_dir = state / f"day{day}"
     day_dir.mkdir()
     log(f"day {day}: baseline (plain HTTP + COPY of the stand-in's day {day})...")
-    with running_stand_in(env, baseline_port, day_dir / "baseline-api.log") as url:
+    with running_stand_in(env, baseline_port, day_dir / "baseline-api.log", timeout_s=300) as url:
         baseline = measure_baseline(url, warehouse)
     log(f"  {baseline.records:,} records in {baseline.seconds:.1f} s (HTTP {baseline.http_seconds:.1f} s)")
     log(f"day {day}: python -m local.run (console: {day_dir / 'console.log'})")

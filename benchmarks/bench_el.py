@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.bench_el [--records 100000] [--page-size 100] [--no-breakdown]
 
-1. starts the stand-in (`python -m api`) with N records per endpoint on a free port, and
+1. starts the stand-in (`python -m api.stand_in`) with N records per endpoint on a free port, and
    the project-local Postgres (WAREHOUSE_PORT / WAREHOUSE_DATA_DIR; started here if it is
    not running, then stopped again) with a database of its own, `bench_el`;
 2. pipeline: times the real `meltano run tap-moovitamix target-postgres` (a Meltano system
@@ -43,9 +43,9 @@ from typing import Any
 import psycopg
 import requests
 
-from benchmarks.stand_in import running_stand_in
 from local.ports import free_port
 from local.postgres import LocalPostgres
+from local.stand_in import running_stand_in
 from orchestrate.project import PROJECT_ROOT, load_dotenv
 
 DATABASE = "bench_el"

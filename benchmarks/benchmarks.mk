@@ -36,7 +36,7 @@ BENCH_TARGETS += bench-candidates
 CANDIDATES_USERS ?= 100000
 CANDIDATES_DATA := $(CURDIR)/.spark/bench-candidates/data
 bench-candidates: .meltano/.installed
-	PYTHONPATH=$(CURDIR) $(PY) ml/benchmarks/standin_data.py --users $(CANDIDATES_USERS) \
+	$(PY) -m benchmarks.ml.standin_data --users $(CANDIDATES_USERS) \
 		--tracks $(CANDIDATES_USERS) --out $(CANDIDATES_DATA)
 	MOOVITAMIX_HOME=$(CURDIR)/.spark/bench-candidates $(ML_VENV)/bin/python \
 		benchmarks/bench_candidate_pool.py --data $(CANDIDATES_DATA)

@@ -12,54 +12,35 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from api.settings import Settings
+from api.stand_in.settings import Settings
 from local.postgres import LocalPostgres, warehouse_is_local
+from local.stand_in import running_stand_in
 from orchestrate import run_daily
 from orchestrate.job_definition import job_tasks
 from orchestrate.project import PROJECT_ROOT, layered_settings
 from orchestrate.settings import number, validate
-from orchestrate.startup import StartupError, die_with_parent, log, port_in_use, stop_process
+from orchestrate.startup import StartupError, log, port_in_use
 
 
 @contextmanager
 def stand_in_api(port: int) -> Iterator[str]:
-    """The stand-in API (api/) for the duration of the job; its URL."""
+    """The stand-in API (api/stand_in/) for the duration of the job; its URL."""
     if port_in_use(port):
         raise StartupError(
             f"port {port} on 127.0.0.1 is already in use"
             " (set MOOVITAMIX_API_PORT, or set MOOVITAMIX_API_URL to use that server)"
         )
-    url = f"http://127.0.0.1:{port}"
     log_path = PROJECT_ROOT / ".logs" / "api.log"
-    log_path.parent.mkdir(exist_ok=True)
-    with log_path.open("w") as api_log:
-        # It dies with this process, even killed outright: its port is free for the next run.
-        server = subprocess.Popen([sys.executable, "-m", "api"], cwd=PROJECT_ROOT, stdout=api_log,
-                                  stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
-    log("api.starting", pid=server.pid, url=url, log=log_path)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                raise StartupError(f"the stand-in API exited at start (code {server.returncode}), see {log_path}")
-            try:
-                run_daily.check_api(url)
-                break
-            except StartupError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
+    log("api.starting", port=port, log=log_path)
+    # Tied to this process, even killed outright: its port is free for the next run.
+    with running_stand_in(os.environ, port, log_path, tied_to_parent=True) as url:
         log("api.ready", url=url)
         yield url
-    finally:
-        stop_process(server)
-        log("api.stopped", pid=server.pid)
+    log("api.stopped", url=url)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,21 +58,21 @@ native-blas:
 
 # Quality vs popularity, the oracle and implicit; fit time vs implicit (same data, same run).
 bench-ml: .meltano/.installed $(IMPLICIT_VENV)/.installed
-	PYTHONPATH=$(CURDIR) $(PY) ml/benchmarks/standin_data.py --users $(ML_BENCH_USERS) \
+	$(PY) -m benchmarks.ml.standin_data --users $(ML_BENCH_USERS) \
 		--tracks $(ML_BENCH_TRACKS) --out $(ML_BENCH_DIR)/data
-	OPENBLAS_NUM_THREADS=1 MOOVITAMIX_HOME=$(ML_BENCH_DIR) $(ML_PY) ml/benchmarks/bench_ml.py \
+	OPENBLAS_NUM_THREADS=1 MOOVITAMIX_HOME=$(ML_BENCH_DIR) $(ML_PY) -m benchmarks.ml.bench_ml \
 		--data $(ML_BENCH_DIR)/data --implicit-python $(IMPLICIT_VENV)/bin/python
 
 # ALS fit time with the machine's OpenBLAS against Spark's Java BLAS (same data, same run).
 bench-ml-blas: .meltano/.installed native-blas
-	PYTHONPATH=$(CURDIR) $(PY) ml/benchmarks/standin_data.py --users $(ML_BENCH_USERS) \
+	$(PY) -m benchmarks.ml.standin_data --users $(ML_BENCH_USERS) \
 		--tracks $(ML_BENCH_TRACKS) --out $(ML_BENCH_DIR)/data
-	OPENBLAS_NUM_THREADS=1 MOOVITAMIX_HOME=$(ML_BENCH_DIR) $(ML_PY) ml/benchmarks/bench_blas.py \
+	OPENBLAS_NUM_THREADS=1 MOOVITAMIX_HOME=$(ML_BENCH_DIR) $(ML_PY) -m benchmarks.ml.bench_blas \
 		--data $(ML_BENCH_DIR)/data
 
 # Serving latency at 100,000 users, on a Postgres of its own (stopped afterwards).
 bench-serve: .meltano/.installed
 	$(ML_BENCH_ENV) $(PY) -m local.postgres start
-	@status=0; $(ML_BENCH_ENV) $(ML_PY) ml/benchmarks/bench_serve.py --port $(ML_BENCH_API_PORT) \
+	@status=0; $(ML_BENCH_ENV) $(ML_PY) -m benchmarks.ml.bench_serve --port $(ML_BENCH_API_PORT) \
 		|| status=1; \
 	$(ML_BENCH_ENV) $(PY) -m local.postgres stop; exit $$status

@@ -1,8 +1,8 @@
 """Helpers of the extract-load integration tests (tests/test_extract_load.py).
 
-They drive the real pieces: the stand-in API as a `python -m api` subprocess, the real
+They drive the real pieces: the stand-in API as a `python -m api.stand_in` subprocess, the real
 `meltano run tap-moovitamix target-postgres`, a real Postgres. What the warehouse must
-hold is computed from `api.world.records`, the simulator's own truth, never from what
+hold is computed from `api.stand_in.world.records`, the simulator's own truth, never from what
 the pipeline itself read.
 """
 
@@ -14,8 +14,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import requests
 
-from api.settings import Settings, load_settings
-from api.world import World
+from api.stand_in.settings import Settings, load_settings
+from api.stand_in.world import World
+from local.stand_in import start_stand_in
 from orchestrate.project import PROJECT_ROOT
 from orchestrate.startup import stop_process
 
@@ -50,7 +48,7 @@ Row = dict[str, Any]
 
 @dataclass
 class StandIn:
-    """One `python -m api` process; its settings are also what the truth is computed from."""
+    """One `python -m api.stand_in` process; its settings are also what the truth is computed from."""
 
     port: int
     log_path: Path
@@ -66,28 +64,9 @@ class StandIn:
         return load_settings({**self.env, "MOOVITAMIX_API_PORT": str(self.port)})
 
     def start(self, timeout: float = 60.0) -> StandIn:
-        # Only the variables given here: a MOOVITAMIX_API_* of the caller's shell must not
-        # make the served world differ from the truth the test computes.
-        base = {name: value for name, value in os.environ.items() if not name.startswith("MOOVITAMIX_API_")}
-        env = {**base, **self.env, "MOOVITAMIX_API_PORT": str(self.port)}
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "api"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log, start_new_session=True
-        )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the stand-in exited with {self.process.returncode}: {self.log_path.read_text()}")
-            try:
-                # /openapi.json is not a data endpoint: no fault is ever injected there.
-                if requests.get(f"{self.url}/openapi.json", timeout=2).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the stand-in did not answer within {timeout} s")
+        # Its own session: a scenario can kill the stand-in and whatever it started at once.
+        self.process = start_stand_in(self.env, self.port, self.log_path, timeout, own_session=True)
+        return self
 
     def stop(self) -> None:
         """Stop the process this object started (by its pid, never by name)."""
@@ -247,7 +226,7 @@ def keyed(stream: str, records: Iterable[Mapping[str, Any]]) -> dict[Key, Row]:
 def served(
     settings: Settings, day: int | None = None, inserted: Mapping[str, int] | None = None
 ) -> dict[str, list[dict[str, Any]]]:
-    """`api.world.records` as served (JSON values), plus the records a "shift" pushed in front."""
+    """`api.stand_in.world.records` as served (JSON values), plus the records a "shift" pushed in front."""
     world = World(settings, day)
     result = {}
     for stream in STREAMS:

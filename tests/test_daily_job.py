@@ -4,20 +4,17 @@ against the stand-in API and a real Postgres; the warehouse must equal the API."
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-import requests
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.stand_in.app import create_app
 from local.postgres import LocalPostgres
+from local.stand_in import running_stand_in
 from orchestrate.project import PROJECT_ROOT
 from tests.conftest import connect, free_port, job_environment, recreate_database, run_daily
 
@@ -153,42 +150,17 @@ def test_ten_fresh_recommendations_per_user(warehouse: psycopg.Connection, api_r
 
 
 def test_second_run_against_an_external_api_changes_no_counts(
-    warehouse: psycopg.Connection, job_env: dict[str, str]
+    warehouse: psycopg.Connection, job_env: dict[str, str], run_folder: Path
 ) -> None:
     """Same data served by a server the user started (MOOVITAMIX_API_URL): an upsert, not an append."""
     before = table_counts(warehouse)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api"],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "MOOVITAMIX_API_PORT": str(port), "MOOVITAMIX_API_TOKEN": TOKEN},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_serving(url)
+    with running_stand_in({"MOOVITAMIX_API_TOKEN": TOKEN}, free_port(), run_folder / "external-api.log") as url:
         second = run_daily({**job_env, "MOOVITAMIX_API_URL": url})
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "event=api.starting" not in second.stderr  # it used the given URL, started nothing
     assert table_counts(warehouse) == before
     duplicates = warehouse.execute("select count(*) - count(distinct id) from raw.tracks").fetchone()[0]
     assert duplicates == 0
-
-
-def wait_until_serving(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            answer = requests.get(f"{url}/tracks?size=1", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=2)
-            if answer.ok:
-                return
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not start")
 
 
 def test_local_state_stays_out_of_git() -> None:

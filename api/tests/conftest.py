@@ -1,12 +1,9 @@
-"""Shared helpers: read every page, and run ``python -m api`` as a real server."""
+"""Shared helpers: read every page, and run ``python -m api.stand_in`` as a real server."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +12,9 @@ from typing import Any, Protocol
 import httpx
 
 from local.ports import free_port
+from local.stand_in import stand_in_environment, start_stand_in
 from orchestrate.project import PROJECT_ROOT
+from orchestrate.startup import stop_process
 
 ENDPOINTS = ("/tracks", "/users", "/listen_history")
 
@@ -35,29 +34,17 @@ def read_all(client: Getter, path: str, size: int = 100) -> list[dict[str, Any]]
 
 
 def api_process(env_overrides: dict[str, str], **kwargs: Any) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MOOVITAMIX_API_")}
-    env.update(env_overrides)
-    return subprocess.Popen([sys.executable, "-m", "api"], cwd=PROJECT_ROOT, env=env, text=True, **kwargs)
+    """`python -m api.stand_in` itself, not waited for: what a test of its start-up refusals needs."""
+    command = [sys.executable, "-m", "api.stand_in"]
+    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=stand_in_environment(env_overrides), text=True, **kwargs)
 
 
 @contextmanager
 def running_api(env_overrides: dict[str, str], log: Path) -> Iterator[tuple[str, Callable[[], str]]]:
     """A real server on a free port; yields its URL and a function returning its output so far."""
     port = free_port()
-    with log.open("w+") as out:
-        proc = api_process({**env_overrides, "MOOVITAMIX_API_PORT": str(port)}, stdout=out, stderr=out)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert proc.poll() is None, f"server exited: {log.read_text()}"
-                assert time.monotonic() < deadline, "server never answered"
-                try:
-                    httpx.get(f"{url}/openapi.json", timeout=2)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            yield url, log.read_text
-        finally:
-            os.kill(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
+    server = start_stand_in(env_overrides, port, log, 30)
+    try:
+        yield f"http://127.0.0.1:{port}", log.read_text
+    finally:
+        stop_process(server, grace_s=15)

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.pools import GENDERS, GENRES
+from api.stand_in.app import create_app
+from api.stand_in.pools import GENDERS, GENRES
 from api.tests.conftest import ENDPOINTS, Getter, read_all
 
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$")

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
+from api.stand_in.app import create_app
+from api.stand_in.settings import Settings
+from api.stand_in.world import records
 from api.tests.conftest import read_all
-from api.world import records
 
 Records = dict[str, list[dict[str, Any]]]
 KEYS = {"tracks": "id", "users": "id", "listen_history": "user_id"}
@@ -74,7 +74,7 @@ def test_histories_grow_by_appending(days: tuple[Records, Records], mode: str) -
 
 
 def test_served_day_equals_the_expected_records() -> None:
-    """What a test computes with api.world.records is exactly what the server serves that day."""
+    """What a test computes with api.stand_in.world.records is exactly what the server serves that day."""
     settings = Settings(tracks=300, users=200, day=2)
     expected = records(settings)
     with TestClient(create_app(settings)) as client:

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Faults, Settings
+from api.stand_in.app import create_app
+from api.stand_in.settings import Faults, Settings
 from api.tests.conftest import running_api
 
 LINE = re.compile(r"^fault kind=(\w+) path=(/\w+) query=(\S+) attempt=(\d+)( detail=\S+)?$")

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from api.oracle import PREFERRED_SHARE, true_preferences
-from api.pools import GENRES
-from api.settings import Settings
-from api.world import records
+from api.stand_in.pools import GENRES
+from api.stand_in.settings import Settings
+from api.stand_in.world import records
 
 Records = dict[str, list[dict[str, Any]]]
 

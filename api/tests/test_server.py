@@ -1,4 +1,4 @@
-"""``python -m api`` as a real process: serving, determinism across processes, errors."""
+"""``python -m api.stand_in`` as a real process: serving, determinism across processes, errors."""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ import subprocess
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Faults, Settings, SettingsError, load_settings
+from api.stand_in.app import create_app
+from api.stand_in.settings import Faults, Settings, SettingsError, load_settings
 from api.tests.conftest import api_process
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from api.settings import load_settings
-from api.world import World, records
+from api.stand_in.settings import load_settings
+from api.stand_in.world import World, records
 
 
 def test_another_universe_draws_new_ids_some_colliding() -> None:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from api.settings import load_settings
+from api.stand_in.settings import load_settings
 from local.postgres import LocalPostgres
 from orchestrate.project import PROJECT_ROOT
 from tests import el_harness as el

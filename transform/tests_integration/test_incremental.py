@@ -18,11 +18,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +27,7 @@ import pytest
 
 from local.ports import free_port
 from local.postgres import LocalPostgres
+from local.stand_in import running_stand_in
 from orchestrate.project import PROJECT_ROOT, load_dotenv
 from orchestrate.roles import apply_grants
 
@@ -99,7 +96,7 @@ class Warehouse:
 
     def load(self, **api_settings: str) -> None:
         """Serve the stand-in with these settings and load it with the real Meltano pipeline."""
-        with stand_in_api(self.env, api_settings) as url:
+        with running_stand_in({**self.env, **api_settings}, free_port(), self.target_path / "stand-in.log") as url:
             result = subprocess.run(
                 [str(MELTANO), "run", "tap-moovitamix", "target-postgres"],
                 cwd=PROJECT_ROOT,
@@ -117,32 +114,6 @@ class Warehouse:
                 name: conn.execute(f"select * from marts.{name} order by {order}").fetchall()
                 for name, order in MARTS.items()
             }
-
-
-@contextmanager
-def stand_in_api(env: dict[str, str], settings: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    api = subprocess.Popen(
-        [sys.executable, "-m", "api"],
-        cwd=PROJECT_ROOT,
-        env={**env, **settings, "MOOVITAMIX_API_PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/tracks?size=1", timeout=2).close()
-                break
-            except OSError:
-                assert api.poll() is None and time.monotonic() < deadline, "the stand-in API did not start"
-                time.sleep(0.3)
-        yield url
-    finally:
-        api.terminate()
-        api.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """The simulated world on a given day: the records each endpoint serves, in order.
 
-Records are built on demand from their index (see api.draws), so a page costs the same
+Records are built on demand from their index (see api.stand_in.draws), so a page costs the same
 at 1,000 or 1,000,000 records and nothing but ids and, in realistic mode, the genre
 tables is held in memory. :func:`records` is what tests compare a warehouse against.
 """
@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from api.catalogue import Catalogue
-from api.draws import Draws
-from api.histories import Histories
-from api.people import People
-from api.settings import Settings
+from api.stand_in.catalogue import Catalogue
+from api.stand_in.draws import Draws
+from api.stand_in.histories import Histories
+from api.stand_in.people import People
+from api.stand_in.settings import Settings
 
 Record = dict[str, Any]
 ENDPOINTS = ("tracks", "users", "listen_history")

@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from api.catalogue import Catalogue
-from api.columns import touched_at
-from api.draws import I64
-from api.people import People
-from api.pools import GENRES, format_timestamps
-from api.timeline import events, moment_in_day
+from api.stand_in.catalogue import Catalogue
+from api.stand_in.columns import touched_at
+from api.stand_in.draws import I64
+from api.stand_in.people import People
+from api.stand_in.pools import GENRES, format_timestamps
+from api.stand_in.timeline import events, moment_in_day
 
 Record = dict[str, Any]
 SHIPPED_ITEMS = 5

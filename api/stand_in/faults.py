@@ -1,4 +1,4 @@
-"""Seeded misbehaviour of the data endpoints, each fault with its own rate (api.settings.Faults).
+"""Seeded misbehaviour of the data endpoints, each fault with its own rate (api.stand_in.settings.Faults).
 
 Whether a fault hits a request is a draw keyed by (seed, fault, URL, how many times that
 URL was requested before): the same client run meets the same faults, and a retry of a
@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
-from api.draws import Draws, stream_key
-from api.settings import Settings
-from api.timeline import SHIFT_CAPACITY, id_range
+from api.stand_in.draws import Draws, stream_key
+from api.stand_in.settings import Settings
+from api.stand_in.timeline import SHIFT_CAPACITY, id_range
 
 Record = dict[str, Any]
 # The ways a record can break the contract; "unknown_track" only applies to histories.

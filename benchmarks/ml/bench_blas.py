@@ -20,9 +20,7 @@ FITS = 3
 
 def fit_once(data_dir: Path) -> None:
     """Child: fit ALS on every interaction of the stand-in data, print BLAS + seconds."""
-    sys.path.insert(0, str(Path(__file__).parent))
-    from bench_ml import load, spark_frame
-
+    from benchmarks.ml.bench_ml import load, spark_frame
     from recommender.settings import Settings
     from recommender.spark import build_spark, loaded_native_blas
     from recommender.train import build_als, training_frame
@@ -58,7 +56,7 @@ def main() -> None:
     for label in ("native", "java", "java", "native"):
         env = {**os.environ, "SPARK_NATIVE_BLAS": str(label == "native").lower()}
         out = subprocess.run(
-            [sys.executable, __file__, "--data", str(args.data), "--child"],
+            [sys.executable, "-m", "benchmarks.ml.bench_blas", "--data", str(args.data), "--child"],
             env=env,
             check=True,
             capture_output=True,

@@ -14,7 +14,7 @@ import random
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import numpy as np
@@ -60,7 +60,7 @@ def main() -> None:
         for user in range(1, args.users + 1)
         for rank in range(1, 11)
     )
-    generated_at = datetime.now(timezone.utc)
+    generated_at = datetime.now(UTC)
     written = 0
     with data.connect(warehouse) as conn:
         data.ensure_ml_schema(conn)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from api.draws import I64, stream_key
-from api.timeline import id_range
+from api.stand_in.draws import I64, stream_key
+from api.stand_in.timeline import id_range
 
 
 def draw_ids(seed: int, universe: int, endpoint: str, day0_size: int, count: int) -> I64:

@@ -1,6 +1,7 @@
-"""``python -m api.bench``: start-up time, peak memory and page latency at 1M records per endpoint.
+"""``make bench-api``: the stand-in's start-up time, peak memory and page latency at 1M
+records per endpoint.
 
-Starts ``python -m api`` as a real server (by default 1,000,000 tracks and users, realistic
+Starts ``python -m api.stand_in`` as a real server (by default 1,000,000 tracks and users, realistic
 mode), measures how long until it answers and its peak RSS, then times pages of 100
 spread over the whole listing, over HTTP on 127.0.0.1. The baseline, measured in the same
 run, is the floor any implementation pays: the same server answering a tiny request
@@ -12,30 +13,24 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
 
-from api.app import encode
-from api.settings import Settings
-from api.world import World
+from api.stand_in.app import encode
+from api.stand_in.settings import Settings
+from api.stand_in.world import World
+from local.ports import free_port
+from local.stand_in import start_stand_in
+from orchestrate.project import PROJECT_ROOT
+from orchestrate.startup import stop_process
 
 RECORDS = int(os.environ.get("BENCH_RECORDS", "1000000"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "150"))
 LIMITS = {"startup_s": 30.0, "peak_rss_mb": 2048.0, "page_median_ms": 20.0}
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -64,26 +59,13 @@ def _summary(timings: list[float]) -> dict[str, float]:
 
 
 def main() -> int:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MOOVITAMIX_API_")}
-    env.update({"MOOVITAMIX_API_PORT": str(port), "MOOVITAMIX_API_RECORDS": str(RECORDS)})
+    port = free_port()
     started = time.perf_counter()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    results: dict[str, object] = {"records_per_endpoint": RECORDS}
+    log = PROJECT_ROOT / ".logs" / "bench-api.log"
+    server = start_stand_in({"MOOVITAMIX_API_RECORDS": str(RECORDS)}, port, log, 300)
+    results: dict[str, object] = {"records_per_endpoint": RECORDS, "startup_s": round(time.perf_counter() - started, 2)}
     try:
-        with httpx.Client(base_url=url, timeout=60) as client:
-            while True:
-                if server.poll() is not None:
-                    raise SystemExit(f"error: the server exited with {server.returncode}")
-                try:
-                    client.get("/openapi.json")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.05)
-            results["startup_s"] = round(time.perf_counter() - started, 2)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             pages = [1 + (i * 7919) % (RECORDS // 100) for i in range(REQUESTS)]  # spread over the listing
             per_endpoint = {path: _latencies(client, path, pages) for path in ("/tracks", "/users", "/listen_history")}
             everything = [t for timings in per_endpoint.values() for t in timings]
@@ -97,8 +79,7 @@ def main() -> int:
             results["baseline_http_redirect"] = _summary(floor)
             results["peak_rss_mb"] = round(_peak_rss_mb(server.pid), 1)
     finally:
-        os.kill(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop_process(server, grace_s=30)
     # In-process: building + encoding a page, against encoding one already built.
     world = World(Settings(tracks=RECORDS, users=RECORDS))
     built, encoded = [], []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from api.draws import I64, Draws
-from api.timeline import end_of_day, moment_in_day
+from api.stand_in.draws import I64, Draws
+from api.stand_in.timeline import end_of_day, moment_in_day
 
 
 def pick(pool: tuple[str, ...], choices: I64) -> list[str]:

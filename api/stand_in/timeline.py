@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 
-from api.draws import I64, Draws
+from api.stand_in.draws import I64, Draws
 
 WINDOW_START = datetime(2025, 1, 1)
 WINDOW_END = datetime(2026, 11, 1)

@@ -1,7 +1,7 @@
 """Users: their records and (the oracle's ground truth) their preferred genres.
 
 Each user prefers 1 to 3 distinct genres, the first being the ``favorite_genres`` the API
-shows; in realistic mode most of their listens come from those genres (api.histories).
+shows; in realistic mode most of their listens come from those genres (api.stand_in.histories).
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from api.columns import pick, updated_at
-from api.draws import I64, Draws
-from api.ids import draw_ids
-from api.pools import EMAIL_DOMAINS, FIRST_NAMES, GENDERS, GENRES, LAST_NAMES, LETTERS, format_timestamps
-from api.settings import Settings
-from api.timeline import SHIFT_CAPACITY, born_day, events, moment_in_day, size_at
+from api.stand_in.columns import pick, updated_at
+from api.stand_in.draws import I64, Draws
+from api.stand_in.ids import draw_ids
+from api.stand_in.pools import EMAIL_DOMAINS, FIRST_NAMES, GENDERS, GENRES, LAST_NAMES, LETTERS, format_timestamps
+from api.stand_in.settings import Settings
+from api.stand_in.timeline import SHIFT_CAPACITY, born_day, events, moment_in_day, size_at
 
 Record = dict[str, Any]
 MAX_PREFERRED = 3

@@ -35,7 +35,7 @@ K = 10
 TIMED_FITS = 3
 IMPLICIT_ITERATION_FACTORS = (1, 2, 4)
 GENRE_COUNT = 17
-PREFERRED_SHARE = 0.85  # api.histories.PREFERRED_SHARE, the simulator's own constant
+PREFERRED_SHARE = 0.85  # api.stand_in.histories.PREFERRED_SHARE, the simulator's own constant
 INTERACTIONS_SCHEMA = (
     "user_id long, track_id long, weight float, seen_at timestamp, user_idx int, track_idx int"
 )

@@ -24,9 +24,9 @@ from fastapi_pagination.utils import disable_installed_extensions_check
 from pydantic import BaseModel, Field
 from starlette.types import Receive, Scope, Send
 
-from api.faults import FaultInjector, Reporter
-from api.settings import Settings
-from api.world import World
+from api.stand_in.faults import FaultInjector, Reporter
+from api.stand_in.settings import Settings
+from api.stand_in.world import World
 
 # SQLAlchemy is in the same venv (Meltano needs it), but the stand-in pages over
 # generated records: no pagination extension is missing.
@@ -96,7 +96,7 @@ def _stderr(line: str) -> None:
 
 
 def create_app(settings: Settings | None = None, *, fault_log: Callable[[str], None] = _stderr) -> FastAPI:
-    """The app for ``settings``; with none, exactly what ``python -m api`` serves with no env var set.
+    """The app for ``settings``; with none, exactly what ``python -m api.stand_in`` serves with no env var set.
 
     ``fault_log`` receives one line per injected fault (stderr by default).
     """

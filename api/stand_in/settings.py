@@ -1,7 +1,7 @@
 """Settings of the stand-in, read from ``MOOVITAMIX_API_*`` environment variables.
 
 Parsing is kept apart from the server so a bad value becomes one clear error line
-(``python -m api`` prints it and exits 2) instead of a traceback from deep inside uvicorn.
+(``python -m api.stand_in`` prints it and exits 2) instead of a traceback from deep inside uvicorn.
 Every setting and its default is documented in api/README.md.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import TypeVar
 
-from api.timeline import SHIFT_CAPACITY, id_range, size_at
+from api.stand_in.timeline import SHIFT_CAPACITY, id_range, size_at
 
 PREFIX = "MOOVITAMIX_API_"
 MODES = ("realistic", "shipped")

@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from api.columns import pick, updated_at
-from api.draws import I64, Draws
-from api.ids import draw_ids
-from api.pools import FIRST_NAMES, GENRES, LAST_NAMES, WORDS, format_timestamps
-from api.settings import Settings
-from api.timeline import SHIFT_CAPACITY, born_day, events, moment_in_day, new_per_day, size_at
+from api.stand_in.columns import pick, updated_at
+from api.stand_in.draws import I64, Draws
+from api.stand_in.ids import draw_ids
+from api.stand_in.pools import FIRST_NAMES, GENRES, LAST_NAMES, WORDS, format_timestamps
+from api.stand_in.settings import Settings
+from api.stand_in.timeline import SHIFT_CAPACITY, born_day, events, moment_in_day, new_per_day, size_at
 
 Record = dict[str, Any]
 _ZIPF_SCALE = 1 << 40

@@ -1,4 +1,4 @@
-"""``python -m api``: serve the stand-in in the foreground (settings: api/README.md)."""
+"""``python -m api.stand_in``: serve the stand-in in the foreground (settings: api/README.md)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import sys
 
 import uvicorn
 
-from api.app import create_app
-from api.settings import Settings, SettingsError, load_settings
+from api.stand_in.app import create_app
+from api.stand_in.settings import Settings, SettingsError, load_settings
 
 
 def _bind(host: str, port: int) -> socket.socket:

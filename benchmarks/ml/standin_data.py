@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from api.oracle import true_preferences
-from api.settings import Settings
-from api.world import records
+from api.stand_in.settings import Settings
+from api.stand_in.world import records
 
 
 def main() -> None:
