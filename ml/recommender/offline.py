@@ -86,5 +86,5 @@ def evaluate_csv(path: Path, settings: Settings) -> dict[str, dict[str, float]]:
 
 
 def print_result(result: dict[str, dict[str, float]]) -> None:
-    # The last line of stdout, parseable as JSON (the contract for the target).
+    # The last line of stdout, parseable as JSON: what `make evaluate` and the benchmarks read.
     print(json.dumps({name: {k: round(v, 6) for k, v in m.items()} for name, m in result.items()}))
