@@ -1,0 +1,1 @@
+"""The recommender's project folder: its package (recommender/), tests (ml.tests) and settings."""
