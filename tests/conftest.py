@@ -8,28 +8,27 @@ its own, so nothing here touches the data of `make run`.
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from local.ports import free_port
+from local.ports import free_port, free_port_in
 from local.postgres import LocalPostgres
+from local.webhook import alert_receiver  # noqa: F401 (a fixture of these tests)
 from orchestrate.project import PROJECT_ROOT, load_dotenv
 
 os.environ.setdefault("WAREHOUSE_PORT", "5434")
 os.environ.setdefault("WAREHOUSE_DATA_DIR", str(PROJECT_ROOT / ".pgdata-test"))
 # The rest (owner, passwords of the roles, salt) as `make install` wrote them for this machine.
 load_dotenv()
+# The operations tests' stand-ins; their alert receivers take the next range (local/webhook.py).
+STAND_IN_PORTS = (8300, 8349)
 
 
 @pytest.fixture(scope="session")
@@ -88,19 +87,6 @@ def wait_for(condition, timeout: float) -> None:
     pytest.fail(f"condition not met within {timeout} s")
 
 
-def ops_http_port(first: int = 8300, last: int = 8349) -> int:
-    """A free port of the operations tests' range (8300-8399): stand-in APIs take
-    8300-8349, alert receivers 8350-8399, so the two never pick the same free port."""
-    for port in range(first, last + 1):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {first}-{last}")
-
-
 @pytest.fixture
 def ops_env(postgres_server: LocalPostgres, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
     """A job env for the operations tests: own database (named after the test), own
@@ -118,46 +104,8 @@ def ops_env(postgres_server: LocalPostgres, tmp_path: Path, request: pytest.Fixt
         REPORT_PATH=str(tmp_path / "health.html"),
         RUN_LOG_DIR=str(tmp_path / "logs"),
         ALERT_BACKOFF_SECONDS="0.05",
-        MOOVITAMIX_API_PORT=str(ops_http_port()),
+        MOOVITAMIX_API_PORT=str(free_port_in(*STAND_IN_PORTS)),
     )
     for leaked in ("ALERT_WEBHOOK_URL", "LOG_FORMAT", "MELTANO_ENVIRONMENT"):
         env.pop(leaked, None)
     return env
-
-
-class AlertReceiver(ThreadingHTTPServer):
-    """Answers each POST with the next status of `statuses` (then 200), keeps the bodies."""
-
-    def __init__(self, statuses: list[int]) -> None:
-        self.statuses = list(statuses)
-        self.bodies: list[dict] = []
-        super().__init__(("127.0.0.1", ops_http_port(8350, 8399)), AlertHandler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hook"
-
-
-class AlertHandler(BaseHTTPRequestHandler):
-    server: AlertReceiver
-
-    def do_POST(self) -> None:
-        length = int(self.headers["Content-Length"])
-        self.server.bodies.append(json.loads(self.rfile.read(length)))
-        status = self.server.statuses.pop(0) if self.server.statuses else 200
-        self.send_response(status)
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args: object) -> None:  # keep pytest's output clean
-        pass
-
-
-@pytest.fixture
-def alert_receiver(request: pytest.FixtureRequest) -> Iterator[AlertReceiver]:
-    server = AlertReceiver(getattr(request, "param", []))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()

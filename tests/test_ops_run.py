@@ -20,11 +20,12 @@ import psycopg
 import pytest
 
 from local.postgres import LocalPostgres
+from local.webhook import AlertReceiver
 from orchestrate.job_definition import job_tasks
 from orchestrate.ledger import APPLICATION_PREFIX, LOCK_KEY
 from orchestrate.project import PROJECT_ROOT
 from orchestrate.run_daily import EXIT_LOCKED
-from tests.conftest import AlertReceiver, wait_for
+from tests.conftest import wait_for
 
 EXTRACT_LOAD = next(task for task in job_tasks() if task.startswith("tap-"))
 

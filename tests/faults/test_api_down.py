@@ -5,7 +5,8 @@ from __future__ import annotations
 import socket
 
 from local.postgres import LocalPostgres
-from tests.conftest import AlertReceiver, run_daily
+from local.webhook import AlertReceiver
+from tests.conftest import run_daily
 from tests.faults.harness import assert_warehouse_is_the_truth, statuses
 
 

@@ -17,8 +17,9 @@ import pytest
 from psycopg import sql
 
 from local.postgres import LocalPostgres
+from local.webhook import AlertReceiver
 from orchestrate.job_definition import job_tasks, step_name
-from tests.conftest import AlertReceiver, run_daily, wait_for
+from tests.conftest import run_daily, wait_for
 from tests.faults.harness import assert_warehouse_is_the_truth, group_members, start_run, statuses
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root, and this runner is not root")

@@ -12,8 +12,9 @@ import subprocess
 import pytest
 
 from local.postgres import LocalPostgres
+from local.webhook import AlertReceiver
 from orchestrate.job_definition import job_tasks
-from tests.conftest import AlertReceiver, run_daily, wait_for
+from tests.conftest import run_daily, wait_for
 from tests.faults.harness import (
     assert_warehouse_is_the_truth,
     group_members,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from local.postgres import LocalPostgres
-from tests.conftest import AlertReceiver, run_daily, wait_for
+from local.webhook import AlertReceiver
+from tests.conftest import run_daily, wait_for
 from tests.faults.harness import (
     assert_warehouse_is_the_truth,
     start_run,

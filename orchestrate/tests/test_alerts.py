@@ -8,11 +8,11 @@ import json
 
 import pytest
 
+from local.webhook import AlertReceiver
 from orchestrate import alerts
 from orchestrate.health import Finding
 from orchestrate.project import PROJECT_ROOT
 from orchestrate.runlog import RunLog
-from tests.conftest import AlertReceiver
 
 FINDINGS = [
     Finding("duration_s", "dbt_postgres_build", 300.0, 60.0, True, "dbt_postgres_build took 300 s (limit 60 s)"),
