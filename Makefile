@@ -37,26 +37,15 @@ BOOKMARK_GUARD_VENV := .meltano/utilities/bookmark-guard/venv
 
 .PHONY: help install lock run test test-faults lint start db-url mlflow-ui docs quality erase-user stop clean bench bench-api bench-el
 
-# Each stage keeps its own targets beside its code; they add to these lists.
+# Each stage keeps its own targets beside its code; they add to these lists. A public
+# target says what it does after `##` on its line: `make help` lists those.
 BENCH_TARGETS := bench-api bench-el
 TEST_PREREQS := .meltano/.test-installed
 -include ml/ml.mk orchestrate/ops.mk
 -include benchmarks/benchmarks.mk
 
-help:
-	@echo "make run        the whole daily job end to end (local Postgres, stand-in API, MLflow), then a summary"
-	@echo "make test       every test suite (own Postgres instance on port $(TEST_WAREHOUSE_PORT))"
-	@echo "make start      the stand-in MooVitamix API in the foreground (port MOOVITAMIX_API_PORT=$(MOOVITAMIX_API_PORT))"
-	@echo "make test-faults the fault matrix alone (Postgres restarts, kills, signals), each scenario's outcome"
-	@echo "make lock       regenerate the hash-locked requirements of every venv after changing a pin"
-	@echo "make db-url     start the project-local Postgres if needed; print the owner's URI last (ROLE=reader: the reader's)"
-	@echo "make mlflow-ui  the MLflow UI on http://127.0.0.1:$(MLFLOW_UI_PORT)"
-	@echo "make quality    dbt tests + every Soda contract on the current warehouse; non-zero if a gate fails"
-	@echo "make erase-user USER_ID=N  erase one person everywhere (raw, snapshots, pii, marts, ml) and keep them out"
-	@echo "make docs       generate the dbt docs and serve them on http://127.0.0.1:8080 (lineage up to ml.user_recommendations)"
-	@echo "make stop       stop every server the project started, Postgres included"
-	@echo "make clean      stop, then remove all local state (venvs, plugins, data, MLflow store)"
-	@echo "make bench      every benchmark (figures printed, compared with a baseline of the same run)"
+help: ## every public target, with what it does
+	@awk -F ':[^#]*## ' '/^[a-z][a-z0-9-]*:[^=]*## / {printf "make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # Every venv installs its third-party packages from a lock file, each with its hashes
 # (hash-checking mode: a package that differs from the one locked is refused).
@@ -89,7 +78,7 @@ $(VENV)/.installed: requirements.lock
 
 # The lock files, from their inputs (top-level pins): run after changing a pin, commit the result.
 LOCK := $(UV) pip compile --quiet --generate-hashes --python-version 3.11
-lock: $(VENV)/.installed
+lock: $(VENV)/.installed ## regenerate the hash-locked requirements of every venv after changing a pin
 	$(LOCK) requirements.txt -o requirements.lock
 	$(LOCK) extract/target-postgres.in -o extract/target-postgres.lock
 	$(LOCK) transform/dbt-postgres.in -o transform/dbt-postgres.lock
@@ -102,12 +91,12 @@ lock: $(VENV)/.installed
 	$(LOCK) ml/pyproject.toml -o ml/requirements.lock
 	$(LOCK) ml/pyproject.toml --extra test -c ml/requirements.lock -o ml/requirements-test.lock
 
-install: .meltano/.installed
+install: .meltano/.installed ## every venv and Meltano plugin from the lock files, and the project's .env (run by the others when needed)
 
-run: .meltano/.installed
+run: .meltano/.installed ## the whole daily job end to end (local Postgres, stand-in API, MLflow), then a summary
 	$(PY) -m local.run
 
-test: $(TEST_PREREQS)
+test: $(TEST_PREREQS) ## every test suite, on a Postgres instance of its own (port TEST_WAREHOUSE_PORT, 5434)
 	@$(TEST_ENV) $(PY) -m local.postgres start
 	@status=0; \
 	$(VENV)/bin/ruff check . || status=1; \
@@ -126,55 +115,55 @@ test: $(TEST_PREREQS)
 
 # The fault matrix alone (tests/faults/, also part of `make test`): each scenario
 # named, with its measured outcome.
-test-faults: $(TEST_PREREQS)
+test-faults: $(TEST_PREREQS) ## the fault matrix alone (restarts, kills, signals, full disks, clocks), each scenario's outcome
 	@$(TEST_ENV) $(PY) -m local.postgres start
 	@status=0; $(TEST_ENV) $(PY) -m pytest -v -raP tests/faults || status=1; \
 	$(TEST_ENV) $(PY) -m local.postgres stop; exit $$status
 
 # Benchmarks print their figures and a baseline measured in the same run; never timed tests.
-bench: $(BENCH_TARGETS)
+bench: $(BENCH_TARGETS) ## every benchmark but bench-day, each against a baseline of the same run
 
-bench-api: $(VENV)/.installed
+bench-api: $(VENV)/.installed ## the stand-in API at 1,000,000 records per endpoint: start-up, memory, page latency
 	$(PY) -m benchmarks.bench_api
 
 # The whole tap ► target ► Postgres path against plain HTTP + COPY, on a Postgres of its own.
 BENCH_WAREHOUSE_PORT ?= 5435
-bench-el: .meltano/.installed
+bench-el: .meltano/.installed ## extract-load records/s against plain HTTP + COPY, 100,000 records per endpoint
 	$(WITH_DOTENV) WAREHOUSE_PORT=$(BENCH_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.pgdata-bench $(PY) -m benchmarks.bench_el
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed ## ruff check of the whole project
 	$(VENV)/bin/ruff check .
 
-start: $(VENV)/.installed
+start: $(VENV)/.installed ## the stand-in API in the foreground (MOOVITAMIX_API_PORT, 8000)
 	$(PY) -m api.stand_in
 
 # The owner's URI, or a component role's: make db-url ROLE=reader
-db-url: $(VENV)/.installed .env
+db-url: $(VENV)/.installed .env ## start the project-local Postgres if needed; its owner's URI last (ROLE=reader: that role's)
 	@$(PY) -m local.postgres url $(if $(ROLE),--role $(ROLE))
 
-mlflow-ui: .meltano/.installed
+mlflow-ui: .meltano/.installed ## the MLflow UI on http://127.0.0.1:5000 (MLFLOW_UI_PORT)
 	$(MELTANO) invoke recommender mlflow-ui --port $(MLFLOW_UI_PORT)
 
-quality: .meltano/.installed
+quality: .meltano/.installed ## dbt tests + every Soda contract on the current warehouse; non-zero if a gate fails
 	@$(PY) -m local.postgres start
 	quality/run_quality.sh
 
 # One person erased everywhere, and kept out of later runs (transform/macros/erasure.sql).
-erase-user: .meltano/.installed
+erase-user: .meltano/.installed ## USER_ID=N: erase one person everywhere (raw, snapshots, pii, marts, ml) and keep them out
 	@case "$(USER_ID)" in ''|*[!0-9]*) echo "usage: make erase-user USER_ID=<the user's numeric id>" >&2; exit 2;; esac
 	@$(PY) -m local.postgres start
 	$(PY) -m orchestrate.erase_user $(USER_ID)
 
-docs: .meltano/.installed
+docs: .meltano/.installed ## generate the dbt docs and serve them on http://127.0.0.1:8080
 	$(MELTANO) invoke dbt-postgres:docs-generate
 	$(MELTANO) invoke dbt-postgres:docs-serve
 
-stop:
+stop: ## stop every server the project started, every Postgres included
 	@if [ -x $(PY) ]; then \
 		$(PY) -m local.postgres stop; \
 		$(TEST_SERVER) $(PY) -m local.postgres stop; \
 	fi
 
-clean: stop
+clean: stop ## stop, then remove all local state (venvs, plugins, data, MLflow store, logs)
 	rm -rf $(VENV) .meltano .env .airflow .pgdata .pgdata-* .mlflow .spark .logs reports \
 		transform/target transform/logs quality/output

@@ -33,12 +33,12 @@ ML_BENCH_ENV := $(WITH_DOTENV) WAREHOUSE_PORT=$(ML_BENCH_WAREHOUSE_PORT) WAREHOU
 
 # Train and evaluate on any CSV user_id,track_id[,weight][,timestamp]; the last line of
 # stdout is {"model": {...}, "popularity": {...}}.
-evaluate: .meltano/.installed
+evaluate: .meltano/.installed ## INTERACTIONS=file.csv: train and evaluate the recommender on any interactions file
 	@test -n "$(INTERACTIONS)" || { echo "usage: make evaluate INTERACTIONS=file.csv" >&2; exit 2; }
 	@$(ML_VENV)/bin/moovitamix-ml evaluate --interactions "$(INTERACTIONS)"
 
 # The read API on ml.user_recommendations of the current warehouse.
-serve: .meltano/.installed
+serve: .meltano/.installed ## the recommendations read API on ml.user_recommendations (RECOMMENDATIONS_API_PORT, 8200)
 	$(ML_VENV)/bin/moovitamix-ml serve --port $(RECOMMENDATIONS_API_PORT)
 
 # `implicit` is only the benchmark's yardstick: a venv of its own, never a platform dependency.
@@ -50,28 +50,28 @@ $(IMPLICIT_VENV)/.installed: $(VENV)/.installed
 # Debian's OpenBLAS as the libblas.so.3/liblapack.so.3 Spark's netlib can load. Optional and
 # off by default (SPARK_NATIVE_BLAS=false): at rank 16 the Java BLAS fit is faster here
 # (`make bench-ml-blas`: native / Java 1.34), JNI costs more than OpenBLAS saves.
-native-blas:
+native-blas: ## Debian's OpenBLAS for Spark (installed when root; optional)
 	@if ldconfig -p | grep -q 'libblas\.so\.3 '; then echo "native BLAS: present"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get install -y -qq libopenblas0-pthread; \
 	else echo "native BLAS: missing (apt-get install libopenblas0-pthread); Spark uses Java BLAS"; fi
 
 # Quality vs popularity, the oracle and implicit; fit time vs implicit (same data, same run).
-bench-ml: .meltano/.installed $(IMPLICIT_VENV)/.installed
+bench-ml: .meltano/.installed $(IMPLICIT_VENV)/.installed ## the recommender's NDCG@10 against popularity, the oracle and implicit's ALS; fit time
 	$(PY) -m benchmarks.ml.standin_data --users $(ML_BENCH_USERS) \
 		--tracks $(ML_BENCH_TRACKS) --out $(ML_BENCH_DIR)/data
 	OPENBLAS_NUM_THREADS=1 MOOVITAMIX_HOME=$(ML_BENCH_DIR) $(ML_PY) -m benchmarks.ml.bench_ml \
 		--data $(ML_BENCH_DIR)/data --implicit-python $(IMPLICIT_VENV)/bin/python
 
 # ALS fit time with the machine's OpenBLAS against Spark's Java BLAS (same data, same run).
-bench-ml-blas: .meltano/.installed native-blas
+bench-ml-blas: .meltano/.installed native-blas ## ALS fit time with the machine's OpenBLAS against Spark's Java BLAS
 	$(PY) -m benchmarks.ml.standin_data --users $(ML_BENCH_USERS) \
 		--tracks $(ML_BENCH_TRACKS) --out $(ML_BENCH_DIR)/data
 	OPENBLAS_NUM_THREADS=1 MOOVITAMIX_HOME=$(ML_BENCH_DIR) $(ML_PY) -m benchmarks.ml.bench_blas \
 		--data $(ML_BENCH_DIR)/data
 
 # Serving latency at 100,000 users, on a Postgres of its own (stopped afterwards).
-bench-serve: .meltano/.installed
+bench-serve: .meltano/.installed ## the read API's latency at 100,000 users
 	$(ML_BENCH_ENV) $(PY) -m local.postgres start
 	@status=0; $(ML_BENCH_ENV) $(ML_PY) -m benchmarks.ml.bench_serve --port $(ML_BENCH_API_PORT) \
 		|| status=1; \

@@ -11,12 +11,12 @@ $(AIRFLOW_VENV)/.installed: orchestrate/dags/requirements.lock $(VENV)/.installe
 	touch $@
 
 # The report reads the run ledger (ops.pipeline_*) of the warehouse; its path is the last line.
-report: $(VENV)/.installed
+report: $(VENV)/.installed ## the health report of the current warehouse (reports/health.html); its path last
 	@$(PY) -m local.postgres start
 	@$(PY) -m orchestrate.report
 
 # tests/test_ops_report.py opens the report in headless Chromium (Debian's package).
-chromium:
+chromium: ## Debian's Chromium for the report's browser test (installed when root)
 	@command -v chromium >/dev/null || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y --no-install-recommends chromium; \
 		else echo "chromium missing: run apt-get install chromium as root (the report test is skipped without it)"; fi; }
