@@ -11,6 +11,7 @@ line printed is a JSON object with every figure. Not a test: timings vary by mac
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -58,7 +59,10 @@ def _summary(timings: list[float]) -> dict[str, float]:
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], epilog="BENCH_RECORDS (1,000,000) and BENCH_REQUESTS (150) size it."
+    ).parse_args(argv)
     port = free_port()
     started = time.perf_counter()
     log = PROJECT_ROOT / ".logs" / "bench-api.log"

@@ -9,6 +9,7 @@ shell's, else `.env`), through Meltano's own override of the plugin's settings.
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -17,7 +18,9 @@ from orchestrate.project import PROJECT_ROOT, load_dotenv
 
 
 def main(argv: list[str] | None = None) -> int:
-    (user_id,) = sys.argv[1:] if argv is None else argv  # the Makefile checked it is a number
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("user_id", type=int, help="the id of the person to erase (as the API serves it)")
+    user_id = parser.parse_args(argv).user_id
     load_dotenv()
     as_owner = {
         **os.environ,
@@ -26,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     meltano = PROJECT_ROOT / ".venv" / "bin" / "meltano"
     command = [str(meltano), "invoke", "dbt-postgres", "run-operation", "erase_user",
-               "--args", f"{{user_id: {int(user_id)}}}"]
+               "--args", f"{{user_id: {user_id}}}"]
     return subprocess.run(command, cwd=PROJECT_ROOT, env=as_owner, check=False).returncode
 
 

@@ -11,6 +11,7 @@ run's steps, figures and thresholds.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import html
 import json
@@ -103,7 +104,8 @@ def replace_file(target: Path, text: str) -> None:
         raise
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     load_dotenv()
     try:
         with connect_warehouse() as connection:

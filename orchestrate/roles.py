@@ -10,6 +10,7 @@ daily run applies the grants alone (no password travels at each run).
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Mapping
@@ -47,7 +48,8 @@ def apply_grants(connection: psycopg.Connection, passwords: Mapping[str, str] | 
     log("warehouse.grants", roles=",".join(COMPONENT_ROLES), passwords_set=",".join(passwords or {}))
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     load_dotenv()
     try:
         with connect_warehouse() as connection:

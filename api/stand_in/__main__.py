@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import errno
 import socket
 import sys
@@ -51,7 +52,11 @@ def _serve(settings: Settings, sock: socket.socket) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Configured by MOOVITAMIX_API_* variables (data, day, faults, token, port): api/README.md.",
+    ).parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -14,6 +14,7 @@ writes, `raw`). The warehouse: WAREHOUSE_HOST, _PORT, _USER, _PASSWORD, _DB.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -90,7 +91,12 @@ def connect() -> psycopg.Connection:
     )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    # Configured by Meltano through the environment: the options are only --help.
+    argparse.ArgumentParser(
+        prog="bookmark-guard", description=__doc__.split("\n\n")[1].replace("\n", " "),
+        epilog=__doc__.split("\n\n")[2].replace("\n", " "),
+    ).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     state_id = os.environ["BOOKMARK_GUARD_STATE_ID"]
     schema = os.environ["BOOKMARK_GUARD_SCHEMA"]
