@@ -6,7 +6,7 @@ then TZ=America/Montreal with the clock one day behind, then one day ahead. Only
 runner's processes are skewed (libfaketime, preloaded into the supervisor, Meltano, every
 plugin, Spark's JVM and the stand-in); the warehouse's server keeps its real clock, as
 a separate database host would. The stand-in serves the same world whatever the date
-(api/timeline.py), and the truth is computed here, in this unskewed process.
+(api/stand_in/timeline.py), and the truth is computed here, in this unskewed process.
 """
 
 from __future__ import annotations
