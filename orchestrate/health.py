@@ -13,14 +13,17 @@ import psycopg
 
 from orchestrate.settings import number
 
-# name -> its environment variable (default and allowed range: orchestrate/settings.py)
+# name -> its environment variable (default and allowed range: orchestrate/settings.py).
+# Freshness has no entry: its bound is dbt's (sources.yml), read from the run's figures.
 THRESHOLDS: dict[str, str] = {
     "duration_factor": "OPS_DURATION_FACTOR",
     "duration_history_runs": "OPS_DURATION_HISTORY_RUNS",
     "duration_min_history": "OPS_DURATION_MIN_HISTORY",
-    "volume_max_drop_pct": "OPS_VOLUME_MAX_DROP_PCT",
+    # The alert; the larger drop that stops the job is Soda's gate (QUALITY_VOLUME_GATE_DROP_PCT).
+    "volume_alert_drop_pct": "OPS_VOLUME_MAX_DROP_PCT",
     "max_reject_ratio": "OPS_MAX_REJECT_RATIO",
     "max_orphan_ratio": "OPS_MAX_ORPHAN_RATIO",
+    # Also the bound of Soda's warning on ops.identity_conflicts (quality/contract_variables.py).
     "max_new_identity_conflicts": "OPS_MAX_NEW_IDENTITY_CONFLICTS",
     "max_retries": "OPS_MAX_RETRIES",
     "max_http_429": "OPS_MAX_HTTP_429",
@@ -115,7 +118,7 @@ def _volumes(connection: psycopg.Connection, run_id: str,
         (run_id, run_id),
     ).fetchall())
     findings = []
-    max_drop = threshold("volume_max_drop_pct")
+    max_drop = threshold("volume_alert_drop_pct")
     for table, count in rows.items():
         if not table.startswith("raw.") or table == "raw.rejected_records" or not previous.get(table):
             continue

@@ -123,7 +123,8 @@ def named_causes(messages: list[str]) -> list[str]:
 
 def task_environment(api_url: str | None, run_id: str, run_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
-    # The tap stamps rejected records with the run id; the recommender its training run.
+    # The tap stamps rejected records with the run id; the recommender its training run; Soda
+    # counts the run's new rejected records and identity conflicts (quality/contract_variables.py).
     # RUN_DIR: where a step writes results for the supervisor and CI (quality/results.py).
     env.update(TAP_MOOVITAMIX_RUN_ID=run_id, MOOVITAMIX_RUN_ID=run_id, RUN_DIR=str(run_dir))
     # Meltano writes to a pipe here: unbuffered, its lines (progress) arrive as they happen.

@@ -6,7 +6,8 @@
 # 0 when no gate failed (Soda warnings do not count).
 #
 # Run from anywhere; it uses the project's Meltano (.venv/bin/meltano) and the
-# WAREHOUSE_* / QUALITY_* environment (see quality/README.md).
+# WAREHOUSE_* / QUALITY_* environment (see quality/README.md). No run id: the two "new in
+# this run" warnings count what the ledger's latest run rejected and redrew.
 set -u
 
 PROJECT_ROOT=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)

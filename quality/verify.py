@@ -11,7 +11,8 @@ folder (quality/results.py: a JSON document and a JUnit XML file). See verify_al
 the exit-code contract.
 
 Runs with the Python of the soda venv (soda-postgres brings psycopg too). Reads the
-WAREHOUSE_* connection (datasource.yml) and the QUALITY_* thresholds (VARIABLES).
+WAREHOUSE_* connection (datasource.yml); every contract variable, thresholds and run
+included, comes from contract_variables.py.
 """
 
 from __future__ import annotations
@@ -28,25 +29,17 @@ from soda_core.common.logging_configuration import configure_logging
 from soda_core.contracts.api.verify_api import verify_contract
 
 sys.path.insert(0, str(Path(__file__).with_name("volume")))
+# Last, so that no folder of the project shadows a package of the soda venv.
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # orchestrate/settings.py
+import contract_variables  # quality/contract_variables.py, beside this script
 import record as volume_history  # quality/volume/record.py
 import results  # quality/results.py, beside this script
 
+from orchestrate.settings import validate
+from orchestrate.startup import StartupError
+
 QUALITY_DIR = Path(__file__).resolve().parent
 DATA_SOURCE = QUALITY_DIR / "datasource.yml"
-
-# Contract variable <- environment variable. Only the variables that are set are passed,
-# so each contract's `variables:` defaults stay the one place for defaults. A contract
-# ignores the variables it does not declare.
-VARIABLES = {
-    "warehouse_db": "WAREHOUSE_DB",
-    "volume_max_drop_pct": "QUALITY_VOLUME_MAX_DROP_PCT",
-    "volume_max_growth_pct": "QUALITY_VOLUME_MAX_GROWTH_PCT",
-    "max_invalid_emails": "QUALITY_MAX_INVALID_EMAILS",
-    "max_unknown_track_listens": "QUALITY_MAX_UNKNOWN_TRACK_LISTENS",
-    "max_new_identity_conflicts": "QUALITY_MAX_NEW_IDENTITY_CONFLICTS",
-    "max_new_rejected_records": "QUALITY_MAX_NEW_REJECTED_RECORDS",
-    "recent_hours": "QUALITY_RECENT_HOURS",
-}
 
 OUTCOME_NAMES = {
     ExitCode.OK: "PASSED",
@@ -56,21 +49,14 @@ OUTCOME_NAMES = {
 VOLUME_MARKER = "quality.volume_change"
 
 
-def contract_variables() -> dict[str, object]:
-    """The thresholds from the environment; numbers as numbers, as the CLI's --set does
-    (a threshold must be a YAML number, a string is rejected)."""
-    values: dict[str, object] = {}
-    for variable, env_name in VARIABLES.items():
-        value = os.environ.get(env_name)
-        if value:
-            try:
-                values[variable] = int(value)
-            except ValueError:
-                try:
-                    values[variable] = float(value)
-                except ValueError:
-                    values[variable] = value
-    return values
+def run_scope() -> contract_variables.RunScope:
+    """The run whose rejected records and identity conflicts are new (contract_variables.py)."""
+    try:
+        with volume_history.connect() as connection:
+            return contract_variables.run_scope(connection)
+    except Exception as exc:  # unreachable warehouse: every contract will say so too
+        print(f"could not read the run from ops.pipeline_runs ({exc})")
+        return contract_variables.RunScope(os.environ.get(contract_variables.RUN_ID, ""), "infinity")
 
 
 def contract_name(path: Path) -> str:
@@ -120,8 +106,15 @@ def verify_one(path: Path, variables: dict[str, object]) -> results.ContractReco
 
 
 def main(paths: list[Path]) -> int:
+    try:
+        validate()  # the supervisor did already; `make quality` and a bare verify_all.sh did not
+    except StartupError as error:
+        print(f"error: {error}", file=sys.stderr)  # before soda's logging points stderr at stdout
+        return int(ExitCode.LOG_ERRORS)
     configure_logging(verbose=False)  # soda's console report, as the CLI prints it
-    variables = contract_variables()
+    scope = run_scope()
+    print(f"new rejected records and identity conflicts: {scope.describe()}")
+    variables = contract_variables.contract_variables(scope)
     try:
         volume_history.setup()
     except Exception as exc:  # unreachable warehouse: every contract will say so too

@@ -12,8 +12,11 @@
 #   SODA_BIN     the soda executable (default: `soda` on PATH); the contracts are verified
 #                by quality/verify.py with the `python` beside it (its venv has soda-core)
 #   SODA_PYTHON  that Python, if it is somewhere else
-#   QUALITY_*    thresholds, passed to the contracts as variables (quality/README.md);
-#                unset means the contract's own default
+#   QUALITY_*    thresholds, passed to the contracts as variables with the shared
+#                OPS_MAX_NEW_IDENTITY_CONFLICTS (quality/README.md); unset means the
+#                default of orchestrate/settings.py, their one owner
+#   MOOVITAMIX_RUN_ID  the run whose rejected records and identity conflicts are new (the
+#                supervisor exports it); unset: the latest run of ops.pipeline_runs
 #
 # Output: for people, each contract's soda report between `=== contract raw/tracks (...) ===`
 # and `=== contract raw/tracks: PASSED (soda exit 0) ===`, then a summary (one line per

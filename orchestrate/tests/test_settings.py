@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrate.settings import SETTINGS, number, validate
+from orchestrate.settings import RETIRED, SETTINGS, number, validate
 from orchestrate.startup import StartupError
 
 
@@ -36,3 +36,16 @@ def test_every_allowed_default_is_within_its_own_range() -> None:
     for variable, setting in SETTINGS.items():
         if setting.default:  # 0: the server's own default (ports)
             assert number(variable, {variable: str(setting.default)}) == setting.default
+
+
+@pytest.mark.parametrize("variable", sorted(RETIRED))
+def test_a_retired_name_stops_the_run_and_says_what_to_set(variable: str) -> None:
+    # Ignored without a word, QUALITY_VOLUME_MAX_DROP_PCT=100 would no longer let a drop through.
+    with pytest.raises(StartupError) as raised:
+        validate({variable: "100"})
+    assert str(raised.value) == f"{variable} is no longer read: {RETIRED[variable]}"
+    validate({variable: ""})  # set but empty: as if unset
+
+
+def test_no_retired_name_is_still_a_setting() -> None:
+    assert not set(RETIRED) & set(SETTINGS)

@@ -27,6 +27,8 @@ import pytest
 psycopg = pytest.importorskip("psycopg")
 from psycopg import sql  # noqa: E402
 
+from orchestrate.ledger import SCHEMA_SQL as LEDGER_SQL  # noqa: E402
+
 QUALITY_DIR = Path(__file__).resolve().parents[1]
 VERIFY_ALL = QUALITY_DIR / "verify_all.sh"
 GOOD_DATA = (Path(__file__).with_name("good_data.sql")).read_text()
@@ -40,6 +42,8 @@ VOLUME_DATASETS = sorted(
     if "quality.volume_change" in (QUALITY_DIR / "contracts" / f"{c}.yml").read_text()
 )
 TEST_DB = os.environ.get("QUALITY_TEST_DB", "moovitamix_quality_test")
+# The run the supervisor would be running: in its ledger, its id exported to the steps.
+RUN = "run-today"
 
 CONN = {
     "host": os.environ.get("WAREHOUSE_HOST", "127.0.0.1"),
@@ -83,10 +87,22 @@ def test_db():
 
 @pytest.fixture
 def db(test_db):
-    """Fresh good data (and no volume history) before every test; yields a connection."""
+    """Fresh good data (and no volume history) before every test, and the supervisor's
+    ledger with the run under way, started an hour ago; yields a connection."""
     with psycopg.connect(**{**CONN, "dbname": test_db}, autocommit=True) as conn:
         conn.execute(GOOD_DATA)
+        conn.execute(LEDGER_SQL)
+        add_run(conn, RUN, "now() - interval '1 hour'")
         yield conn
+
+
+def add_run(conn, run_id: str, started_at: str) -> None:
+    """A run of the ledger; `started_at` is SQL: the runner's clock as the supervisor read it."""
+    conn.execute(
+        f"INSERT INTO ops.pipeline_runs (run_id, job, environment, host, started_at, status)"
+        f" VALUES (%s, 'daily', 'dev', 'runner', {started_at}, 'running')",
+        (run_id,),
+    )
 
 
 class Run:
@@ -114,24 +130,30 @@ class Run:
         self.warnings = [check for kind, check in named if kind == "warning"]
 
 
-def verify(soda_bin: str, db_name: str, *contracts: str, **quality_env: str) -> Run:
-    """Run verify_all.sh on some contracts (all without any) with QUALITY_* overrides."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WAREHOUSE_", "QUALITY_"))}
+def verify(soda_bin: str, db_name: str, *contracts: str, **settings: str | None) -> Run:
+    """Run verify_all.sh on some contracts (all without any) in the run RUN, as the
+    supervisor does, with settings overridden (None: unset)."""
+    with tempfile.TemporaryDirectory() as run_dir:
+        proc = run_verify_all(soda_bin, db_name, contracts, {"RUN_DIR": run_dir, "MOOVITAMIX_RUN_ID": RUN, **settings})
+        return Run(proc, Path(run_dir))
+
+
+def run_verify_all(soda_bin: str, db_name: str, contracts: tuple[str, ...],
+                   settings: dict[str, str | None]) -> subprocess.CompletedProcess:
+    owned = ("WAREHOUSE_", "QUALITY_", "OPS_", "MOOVITAMIX_RUN_ID")  # only what the test sets
+    env = {k: v for k, v in os.environ.items() if not k.startswith(owned)}
     env.update(
         WAREHOUSE_HOST=CONN["host"],
         WAREHOUSE_PORT=str(CONN["port"]),
         WAREHOUSE_USER=CONN["user"],
         WAREHOUSE_DB=db_name,
         SODA_BIN=soda_bin,
-        **quality_env,
     )
+    env.update({name: value for name, value in settings.items() if value is not None})
     if CONN["password"]:
         env["WAREHOUSE_PASSWORD"] = CONN["password"]  # else left unset: the script must cope
     paths = [c if c.startswith("/") else str(QUALITY_DIR / "contracts" / f"{c}.yml") for c in contracts]
-    with tempfile.TemporaryDirectory() as run_dir:
-        env["RUN_DIR"] = run_dir
-        proc = subprocess.run(["sh", str(VERIFY_ALL), *paths], env=env, capture_output=True, text=True, timeout=600)
-        return Run(proc, Path(run_dir))
+    return subprocess.run(["sh", str(VERIFY_ALL), *paths], env=env, capture_output=True, text=True, timeout=600)
 
 
 def test_good_data_passes_every_contract(soda_bin, db):
@@ -229,12 +251,13 @@ WARNINGS = {
         "INSERT INTO ops.identity_conflicts VALUES"
         " ('tracks', 2, now() - interval '9 days', now(), now() - interval '3 days', false),"
         " ('tracks', 2, now(), now(), now(), true)",
-        "at most 0 ids redrawn in the last 24 h"),
+        "at most 0 ids redrawn in this run"),
     "rejected record": (
         "raw/rejected_records",
         "INSERT INTO raw.rejected_records (stream, record_key, payload, reason, run_id, rejected_at)"
-        " VALUES ('users', '12', '{\"id\": 12}', 'email: None is not of type string', 'r1', now() AT TIME ZONE 'UTC')",
-        "at most 0 records rejected in the last 24 h"),
+        f" VALUES ('users', '12', '{{\"id\": 12}}', 'email: None is not of type string', '{RUN}',"
+        " now() AT TIME ZONE 'UTC')",
+        "at most 0 records rejected in this run"),
     "gender outside the API's list": (
         "raw/users", "UPDATE raw.users SET gender = 'Robot' WHERE id = 10", "gender is one of the API's values"),
     "shared email (same user_key)": (
@@ -267,6 +290,77 @@ def test_thresholds_come_from_the_environment(soda_bin, db):
     assert "at most 1 listens of unknown tracks" in run.output
 
 
+def new_rows(run: Run) -> dict[str, int]:
+    """{contract: rows its "new in this run" check counted} for the two contracts that have one."""
+    return {
+        contract["name"]: check["measured"]["failed_rows_count"]
+        for contract in run.results["contracts"]
+        for check in contract["checks"]
+        if check["name"].endswith(" in this run")
+    }
+
+
+def add_new_and_old(db, runner: str) -> None:
+    """What yesterday's run and today's (RUN) each rejected and redrew, stamped by the runner's
+    clock (`runner`, SQL) a minute after each run started."""
+    add_run(db, "run-yesterday", f"{runner} - interval '1 day'")
+    db.execute(f"UPDATE ops.pipeline_runs SET started_at = {runner} WHERE run_id = %s", (RUN,))
+    for run_id, started in (("run-yesterday", f"{runner} - interval '1 day'"), (RUN, runner)):
+        loaded = f"{started} + interval '1 minute'"
+        db.execute(
+            "INSERT INTO raw.rejected_records (stream, record_key, payload, reason, run_id, rejected_at)"
+            f" VALUES ('users', %s, '{{}}', 'bad', %s, ({loaded}) AT TIME ZONE 'UTC')",
+            (run_id, run_id),
+        )
+    db.execute(
+        "INSERT INTO ops.identity_conflicts VALUES"
+        # Track 2 redrawn by yesterday's run, user 10 by today's.
+        f" ('tracks', 2, now() - interval '9 days', now(), {runner} - interval '3 days', false),"
+        f" ('tracks', 2, now(), now(), {runner} - interval '1 day' + interval '1 minute', true),"
+        f" ('users', 10, now() - interval '9 days', now(), {runner} - interval '3 days', false),"
+        f" ('users', 10, now(), now(), {runner} + interval '1 minute', true)"
+    )
+
+
+NEW_IN_THIS_RUN = ("raw/rejected_records", "ops/identity_conflicts")
+
+
+@pytest.mark.parametrize("skew", ["- interval '1 day'", "+ interval '1 day'"],
+                         ids=["runner a day behind", "runner a day ahead"])
+def test_new_means_of_this_run_whatever_the_runners_clock(soda_bin, db, skew):
+    """The runner's clock, a day off the warehouse's, stamps the run's start and its loads:
+    this run's rejected record and redrawn id are counted once, yesterday's not again."""
+    add_new_and_old(db, f"now() {skew}")
+    run = verify(soda_bin, db.info.dbname, *NEW_IN_THIS_RUN)
+    assert run.rc == 0, run.output
+    assert new_rows(run) == {"raw/rejected_records": 1, "ops/identity_conflicts": 1}, run.output
+    assert f"new rejected records and identity conflicts: those of run {RUN}" in run.output
+
+
+def test_outside_a_run_new_means_of_the_ledgers_latest_run_else_nothing(soda_bin, db):
+    """`make quality` exports no run id: it repeats the verification of the last run; on a
+    warehouse without a ledger nothing is new."""
+    add_new_and_old(db, "now()")
+    run = verify(soda_bin, db.info.dbname, *NEW_IN_THIS_RUN, MOOVITAMIX_RUN_ID=None)
+    assert new_rows(run) == {"raw/rejected_records": 1, "ops/identity_conflicts": 1}, run.output
+    db.execute("DROP TABLE ops.pipeline_runs CASCADE")
+    run = verify(soda_bin, db.info.dbname, *NEW_IN_THIS_RUN, MOOVITAMIX_RUN_ID=None)
+    assert run.outcomes == {"raw/rejected_records": "PASSED", "ops/identity_conflicts": "PASSED"}, run.output
+    assert new_rows(run) == {"raw/rejected_records": 0, "ops/identity_conflicts": 0}, run.output
+    assert "new rejected records and identity conflicts: none" in run.output
+
+
+@pytest.mark.parametrize(("setting", "value", "says"), [
+    ("QUALITY_MAX_INVALID_EMAILS", "abc", "QUALITY_MAX_INVALID_EMAILS='abc' is not allowed: it must be a whole number"),
+    ("QUALITY_VOLUME_MAX_DROP_PCT", "100", "QUALITY_VOLUME_MAX_DROP_PCT is no longer read: set QUALITY_VOLUME_GATE"),
+])
+def test_a_wrong_or_retired_setting_stops_before_any_contract(soda_bin, db, setting, value, says):
+    proc = run_verify_all(soda_bin, db.info.dbname, ("raw/tracks",), {setting: value})
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert f"error: {says}" in proc.stderr
+    assert "=== contract" not in proc.stdout
+
+
 def baseline(db, dataset: str) -> int | None:
     return db.execute("select baseline_rows from quality.volume_change(%s)", (dataset,)).fetchone()[0]
 
@@ -293,7 +387,7 @@ def test_volume_against_the_last_accepted_run(soda_bin, db):
     # drop through; a passed one (warnings allowed) does.
     assert (baseline(db, "raw.tracks"), baseline(db, "marts.fct_listens")) == (4, 9)
     # An operator accepts the new volume once with a wider bound; it becomes the baseline.
-    run = verify(soda_bin, db.info.dbname, "raw/tracks", QUALITY_VOLUME_MAX_DROP_PCT="80")
+    run = verify(soda_bin, db.info.dbname, "raw/tracks", QUALITY_VOLUME_GATE_DROP_PCT="80")
     assert run.rc == 0, run.output
     assert "rows dropped by at most 80 %" in run.output
     history = db.execute(

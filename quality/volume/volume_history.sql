@@ -9,7 +9,7 @@
 --     ACCEPTED count. A contract's volume checks select from it (failed_rows checks).
 -- The baseline is the last accepted run, not simply the last run: otherwise re-running a
 -- job that a volume drop stopped would compare the drop with itself and let it through.
--- To accept a real change, run once with a wider bound (QUALITY_VOLUME_MAX_DROP_PCT=100).
+-- To accept a real change, run once with a wider bound (QUALITY_VOLUME_GATE_DROP_PCT=100).
 --
 -- Idempotent: verify_all.sh runs it before every verification.
 -- The schema is the warehouse owner's (orchestrate/roles.sql), owned by the quality role;
