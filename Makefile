@@ -104,7 +104,7 @@ test: $(TEST_PREREQS) ## every test suite, on a Postgres instance of its own (po
 	$(PY) -m pytest -q -ra benchmarks || status=1; \
 	$(PY) -m pytest -q -ra orchestrate/tests || status=1; \
 	$(PY) -m pytest -q -ra local/tests || status=1; \
-	(cd extract/tap-moovitamix && $(CURDIR)/$(TAP_VENV)/bin/python -m pytest -q -ra tests) || status=1; \
+	(cd extract/tap-moovitamix && $(CURDIR)/$(TAP_VENV)/bin/python -m pytest -q -ra tap_moovitamix/tests) || status=1; \
 	(cd extract/bookmark-guard && $(CURDIR)/$(PY) -m pytest -q -ra tests) || status=1; \
 	$(TEST_ENV) SODA_BIN=$(CURDIR)/$(SODA_VENV)/bin/soda $(PY) -m pytest -q -ra quality/tests || status=1; \
 	$(TEST_ENV) $(PY) -m pytest -q -ra transform/tests_integration || status=1; \

@@ -9,7 +9,7 @@ import requests_mock
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from tap_moovitamix.tap import TapMoovitamix
-from tests.fake_api import (
+from tap_moovitamix.tests.fake_api import (
     API_URL,
     make_listen_history,
     make_tracks,

@@ -19,10 +19,10 @@ from tap_moovitamix import client, output
 from tap_moovitamix.client import SourceChangedError
 from tap_moovitamix.output import BufferedSingerWriter
 from tap_moovitamix.tap import TapMoovitamix
-from tests.fake_api import API_URL, make_tracks, serve
-from tests.test_reliability import make_tap, page_json, shifting, sync
+from tap_moovitamix.tests.fake_api import API_URL, make_tracks, serve
+from tap_moovitamix.tests.test_reliability import make_tap, page_json, shifting, sync
 
-TAP_DIR = Path(__file__).parents[1]
+TAP_DIR = Path(__file__).parents[2]
 EXTRACTORS_YML = TAP_DIR.parent / "extractors.meltano.yml"
 
 

@@ -12,7 +12,7 @@ from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 
 from tap_moovitamix.pagination import MoovitamixPaginator
 from tap_moovitamix.tap import TapMoovitamix
-from tests.fake_api import (
+from tap_moovitamix.tests.fake_api import (
     API_URL,
     OMIT,
     make_listen_history,

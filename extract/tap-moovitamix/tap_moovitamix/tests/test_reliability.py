@@ -27,7 +27,13 @@ from tap_moovitamix.client import (
 )
 from tap_moovitamix.pagination import Page, walk_pages
 from tap_moovitamix.tap import TapMoovitamix
-from tests.fake_api import API_URL, make_listen_history, make_tracks, make_users, serve
+from tap_moovitamix.tests.fake_api import (
+    API_URL,
+    make_listen_history,
+    make_tracks,
+    make_users,
+    serve,
+)
 
 FAST = {"backoff_base_seconds": 0.001, "backoff_max_seconds": 0.01}
 
@@ -102,7 +108,7 @@ def test_every_setting_has_its_default():
 
 
 def test_every_setting_is_documented_in_the_readme_with_its_env_var():
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
     for name in SETTINGS:
         row = re.search(rf"^\| `{name}` \| `TAP_MOOVITAMIX_{name.upper()}` \|", readme, re.M)
         assert row, f"{name} missing from the README's settings table"
