@@ -13,13 +13,13 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import JSONSchemaValidator
 
-from tap_moovitamix import streams
-from tap_moovitamix.client import parse_timestamp
+from tap_moovitamix import rejects, streams
 from tap_moovitamix.output import BufferedSingerWriter
+from tap_moovitamix.records import parse_timestamp
 
 STREAM_TYPES: tuple[type[Stream], ...] = (
     # First, so its SCHEMA message precedes any reject the other streams emit.
-    streams.RejectedRecordsStream,
+    rejects.RejectedRecordsStream,
     # The costliest stream for the target to load (an array per record) goes first:
     # target-postgres loads each batch while the tap goes on reading (output.py), and
     # only the last stream's last batch is loaded after the tap is done.

@@ -110,3 +110,38 @@ def requested_sizes(mocker: requests_mock.Mocker, path: str) -> list[int]:
     return [
         int(request.qs["size"][0]) for request in mocker.request_history if request.path == path
     ]
+
+
+def serve_all(mocker: requests_mock.Mocker, count: int = 5, **changes: t.Any) -> None:
+    """Serve every endpoint: `count` records each, or the list given by endpoint name."""
+    serve(mocker, "/tracks", changes.get("tracks", make_tracks(count)))
+    serve(mocker, "/users", changes.get("users", make_users(count)))
+    serve(mocker, "/listen_history", changes.get("listen_history", make_listen_history(count)))
+
+
+def page_json(items: list[dict], *, total: int, pages: int, page: int = 1) -> dict[str, t.Any]:
+    """Return one page envelope as the API serves it (pages of 100)."""
+    return {"items": items, "total": total, "page": page, "size": 100, "pages": pages}
+
+
+def shifting(records: list[dict], *, shifts: int) -> t.Callable[..., dict[str, t.Any]]:
+    """Serve `records`; insert a record at the front after page 1, `shifts` times."""
+    state = {"data": list(records), "left": shifts, "next_id": 90000}
+
+    def page_of(request: t.Any, context: t.Any) -> dict[str, t.Any]:  # noqa: ARG001
+        page = int(request.qs["page"][0])
+        data = state["data"]
+        body = page_json(
+            data[(page - 1) * 100 : page * 100],
+            total=len(data),
+            pages=-(-len(data) // 100),
+            page=page,
+        )
+        if page == 1 and state["left"]:
+            state["left"] -= 1
+            new = {**data[0], "id": state["next_id"]}
+            state["next_id"] += 1
+            state["data"] = [new, *data]
+        return body
+
+    return page_of

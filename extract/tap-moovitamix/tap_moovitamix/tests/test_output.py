@@ -15,21 +15,15 @@ import requests_mock
 import yaml
 from singer_sdk.singerlib.messages import RecordMessage, SchemaMessage, StateMessage
 
-from tap_moovitamix import client, output
-from tap_moovitamix.client import SourceChangedError
+from tap_moovitamix import output
+from tap_moovitamix.errors import SourceChangedError
 from tap_moovitamix.output import BufferedSingerWriter
 from tap_moovitamix.tap import TapMoovitamix
-from tap_moovitamix.tests.fake_api import API_URL, make_tracks, serve
-from tap_moovitamix.tests.test_reliability import make_tap, page_json, shifting, sync
+from tap_moovitamix.tests.fake_api import API_URL, make_tracks, page_json, serve, shifting
+from tap_moovitamix.tests.helpers import make_tap, sync
 
 TAP_DIR = Path(__file__).parents[2]
 EXTRACTORS_YML = TAP_DIR.parent / "extractors.meltano.yml"
-
-
-@pytest.fixture(autouse=True)
-def no_waits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retries here are counted, not waited for."""
-    monkeypatch.setattr(client, "pause", lambda _seconds, _stop: None)
 
 
 def lines(buffer: io.BytesIO) -> list[dict[str, t.Any]]:

@@ -1,16 +1,16 @@
-"""Pagination: the paginator on its own, then each stream against a fake API."""
+"""Pagination: the paginator, the concurrent walk, and each stream against a fake API."""
 
 from __future__ import annotations
 
-import json
+import threading
+import time
 import typing as t
 
 import pytest
-import requests
 import requests_mock
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 
-from tap_moovitamix.pagination import MoovitamixPaginator
+from tap_moovitamix.pagination import MoovitamixPaginator, Page, walk_pages
 from tap_moovitamix.tap import TapMoovitamix
 from tap_moovitamix.tests.fake_api import (
     API_URL,
@@ -18,86 +18,160 @@ from tap_moovitamix.tests.fake_api import (
     make_listen_history,
     make_tracks,
     make_users,
+    page_json,
     requested_pages,
     requested_sizes,
     serve,
 )
+from tap_moovitamix.tests.helpers import make_tap, sync
 
-# --- the paginator against fake responses ----------------------------------------
-
-
-def fake_response(body: dict[str, t.Any]) -> requests.Response:
-    response = requests.Response()
-    response.status_code = 200
-    response._content = json.dumps(body).encode()
-    return response
+# --- the paginator on its own ----------------------------------------------------
 
 
-def envelope(items: list[int], *, page: int, pages: int | None) -> dict[str, t.Any]:
-    body: dict[str, t.Any] = {"items": items, "total": 250, "page": page, "size": 100}
-    if pages is not None:
-        body["pages"] = pages
-    return body
+def page(number: int, items: list[int], *, pages: int | None, total: int | None = 250) -> Page:
+    return Page(number=number, items=items, total=total, pages=pages)
 
 
 def test_paginator_starts_at_page_one():
-    paginator = MoovitamixPaginator()
+    paginator = MoovitamixPaginator(page_size=100)
     assert paginator.current_value == 1
     assert not paginator.finished
 
 
 def test_paginator_has_more_before_the_last_announced_page():
-    paginator = MoovitamixPaginator()
-    response = fake_response(envelope([1, 2], page=1, pages=3))
-    assert paginator.has_more(response) is True
-    assert paginator.get_next(response) == 2
+    paginator = MoovitamixPaginator(page_size=100)
+    first = page(1, [1, 2], pages=3)
+    assert paginator.has_more(first) is True
+    assert paginator.get_next(first) == 2
 
 
 def test_paginator_has_no_more_on_the_last_announced_page():
-    paginator = MoovitamixPaginator(start_value=3)
-    assert paginator.has_more(fake_response(envelope([1], page=3, pages=3))) is False
+    paginator = MoovitamixPaginator(page_size=100)
+    paginator.advance(page(1, [1], pages=3))
+    paginator.advance(page(2, [1], pages=3))
+    assert paginator.has_more(page(3, [1], pages=3)) is False
+
+
+def test_paginator_counts_pages_from_total_without_pages():
+    paginator = MoovitamixPaginator(page_size=100)
+    paginator.advance(page(1, [1], pages=None, total=250))
+    assert paginator.last_page == 3
 
 
 def test_paginator_has_no_more_on_an_empty_page_even_if_pages_says_otherwise():
-    paginator = MoovitamixPaginator(start_value=4)
-    assert paginator.has_more(fake_response(envelope([], page=4, pages=99))) is False
+    paginator = MoovitamixPaginator(page_size=100)
+    paginator.advance(page(1, [1], pages=99))
+    assert paginator.has_more(page(2, [], pages=99)) is False
 
 
 def test_paginator_keeps_going_without_pages_until_an_empty_page():
-    paginator = MoovitamixPaginator(start_value=7)
-    assert paginator.has_more(fake_response(envelope([1], page=7, pages=None))) is True
-    assert paginator.has_more(fake_response(envelope([], page=8, pages=None))) is False
+    paginator = MoovitamixPaginator(page_size=100)
+    first = page(1, [1], pages=None, total=None)
+    assert paginator.has_more(first) is True
+    paginator.advance(first)
+    assert paginator.has_more(page(2, [1], pages=None, total=None)) is True
+    assert paginator.has_more(page(2, [], pages=None, total=None)) is False
 
 
 def test_paginator_advances_one_page_at_a_time_and_finishes():
-    paginator = MoovitamixPaginator()
+    paginator = MoovitamixPaginator(page_size=100)
     seen = []
     while not paginator.finished:
         seen.append(paginator.current_value)
-        paginator.advance(fake_response(envelope([1], page=paginator.current_value, pages=3)))
+        paginator.advance(page(paginator.current_value, [1], pages=3))
     assert seen == [1, 2, 3]
     assert paginator.count == 3
 
 
-def test_paginator_trusts_the_requested_page_over_the_envelope_page():
-    # A server echoing a stale `page` must not make the tap stop early or skip ahead.
-    paginator = MoovitamixPaginator(start_value=2)
-    response = fake_response(envelope([1], page=9, pages=3))
-    assert paginator.has_more(response) is True
-    assert paginator.get_next(response) == 3
+def test_paginator_trusts_the_page_it_asked_for_over_the_page_it_is_given():
+    # A page numbered otherwise (a server echoing a stale `page`) must not make the tap
+    # stop early or skip ahead.
+    paginator = MoovitamixPaginator(page_size=100)
+    paginator.advance(page(1, [1], pages=3))
+    stale = page(9, [1], pages=3)
+    assert paginator.has_more(stale) is True
+    assert paginator.get_next(stale) == 3
+
+
+# --- the walk: concurrent pages, in order, bounded -------------------------------
+
+
+def test_pages_are_fetched_concurrently_but_yielded_in_page_order():
+    # requests-mock serialises requests, so concurrency is measured on the walk itself.
+    in_flight = {"now": 0, "max": 0}
+    lock = threading.Lock()
+
+    def fetch(number: int, stop: threading.Event) -> Page:  # noqa: ARG001
+        with lock:
+            in_flight["now"] += 1
+            in_flight["max"] = max(in_flight["max"], in_flight["now"])
+        # Later pages answer faster, so completion order differs from page order.
+        time.sleep(0.002 * (21 - number))
+        with lock:
+            in_flight["now"] -= 1
+        return Page(number=number, items=[number], total=20, pages=20)
+
+    pages = list(walk_pages(fetch, MoovitamixPaginator(page_size=1), max_concurrent=4))
+    assert [p.number for p in pages] == list(range(1, 21))
+    assert in_flight["max"] == 4
+
+
+def test_records_come_out_in_page_order_through_the_stream():
+    tracks = make_tracks(2000)
+    with requests_mock.Mocker() as mocker:
+        serve(mocker, "/tracks", tracks)
+        records = sync(make_tap(max_concurrent_requests=8), "tracks")
+    assert [r["id"] for r in records] == [t["id"] for t in tracks]
+
+
+def test_an_early_stop_leaves_no_request_behind():
+    started: list[int] = []
+
+    def fetch(number: int, stop: threading.Event) -> Page:  # noqa: ARG001
+        started.append(number)
+        if number == 3:
+            return Page(number=number, items=[], total=None, pages=50)
+        time.sleep(0.01)
+        return Page(number=number, items=[number], total=None, pages=50)
+
+    pages = list(walk_pages(fetch, MoovitamixPaginator(page_size=1), max_concurrent=4))
+    assert [p.number for p in pages] == [1, 2, 3]
+    count = len(started)
+    time.sleep(0.05)
+    assert len(started) == count <= 1 + 4 + 1
+
+
+def test_the_window_bounds_pages_held_in_memory():
+    tracks = make_tracks(2000)
+    served: list[int] = []
+
+    def page_of(request: t.Any, context: t.Any) -> dict[str, t.Any]:  # noqa: ARG001
+        page = int(request.qs["page"][0])
+        served.append(page)
+        return page_json(tracks[(page - 1) * 100 : page * 100], total=2000, pages=20, page=page)
+
+    with requests_mock.Mocker() as mocker:
+        mocker.get(f"{API_URL}/tracks", json=page_of)
+        stream = make_tap(max_concurrent_requests=3).streams["tracks"]
+        records = iter(stream.get_records(context=None))
+        next(records)  # the consumer is busy with page 1's first record
+        time.sleep(0.05)
+        # Page 1 plus a window of 3 pages ahead at most, whatever the endpoint's size.
+        assert len(served) <= 1 + 3
+        rest = list(records)
+    assert len(rest) == 1999
+
+
+def test_one_concurrent_request_reads_pages_one_by_one():
+    tracks = make_tracks(300)
+    with requests_mock.Mocker() as mocker:
+        serve(mocker, "/tracks", tracks)
+        records = sync(make_tap(max_concurrent_requests=1), "tracks")
+        assert [int(r.qs["page"][0]) for r in mocker.request_history] == [1, 2, 3]
+    assert records == tracks
 
 
 # --- streams against a fake API --------------------------------------------------
-
-
-def make_tap(**config: t.Any) -> TapMoovitamix:
-    # parse_env_config=False: a TAP_MOOVITAMIX_* variable in the shell must not
-    # change what these tests request.
-    return TapMoovitamix(config={"api_url": API_URL, **config}, parse_env_config=False)
-
-
-def sync(tap: TapMoovitamix, stream_name: str) -> list[dict[str, t.Any]]:
-    return list(tap.streams[stream_name].get_records(context=None))
 
 
 def test_tracks_reads_three_full_pages_in_order_and_stops_there():
