@@ -1,4 +1,4 @@
-"""Settings: defaults, env vars, validation, request headers."""
+"""Settings: defaults (one owner: the tap), env vars, validation, request headers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests_mock
+import yaml
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_moovitamix.tap import TapMoovitamix
@@ -15,6 +16,7 @@ from tap_moovitamix.tests.fake_api import API_URL, make_tracks, serve
 from tap_moovitamix.tests.helpers import make_tap, sync
 
 TAP_DIR = Path(__file__).parents[2]
+EXTRACTORS_YML = TAP_DIR.parent / "extractors.meltano.yml"
 
 SETTINGS = {
     "api_url": "http://127.0.0.1:8000",
@@ -124,3 +126,17 @@ def test_no_authorization_header_without_a_token():
         serve(mocker, "/tracks", make_tracks(1))
         sync(make_tap(), "tracks")
         assert "Authorization" not in mocker.request_history[0].headers
+
+
+def test_defaults_have_one_owner_the_tap():
+    # Meltano passes the tap only the settings it has a value for, and the tap applies
+    # its schema's defaults to the rest: a `value:` in extractors.meltano.yml would be a
+    # second copy of a default, free to drift from the tap's.
+    plugins = yaml.safe_load(EXTRACTORS_YML.read_text())["plugins"]["extractors"]
+    [tap] = [plugin for plugin in plugins if plugin["name"] == "tap-moovitamix"]
+    declared = {setting["name"]: setting for setting in tap["settings"]}
+    assert set(declared) == set(SETTINGS)
+    assert all("kind" in setting for setting in declared.values())
+    assert [name for name, setting in declared.items() if "value" in setting] == []
+    defaulted = {name for name, default in SETTINGS.items() if default is not None}
+    assert defaulted.isdisjoint(tap.get("config", {}))
