@@ -42,7 +42,7 @@ from dotenv import dotenv_values
 from psycopg import sql
 
 from orchestrate.project import DOTENV, PROJECT_ROOT, load_dotenv
-from orchestrate.roles import COMPONENT_ROLES, apply_grants, password_variable, role_passwords
+from orchestrate.roles import COMPONENT_ROLES, password_variable, prepare_warehouse, role_passwords
 from orchestrate.settings import number
 from orchestrate.startup import StartupError, last_line, log, port_in_use
 
@@ -242,7 +242,7 @@ class LocalPostgres:
                 if admin.execute("select 1 from pg_database where datname = %s", (self.database,)).fetchone() is None:
                     admin.execute(sql.SQL("create database {}").format(sql.Identifier(self.database)))
             with self.connect(self.database) as owner:
-                apply_grants(owner, self.role_passwords)
+                prepare_warehouse(owner, self.role_passwords)
         except psycopg.OperationalError as error:
             raise StartupError(
                 f"cannot log in to the warehouse on port {self.port} as {self.user}: {last_line(str(error))}"
@@ -255,7 +255,7 @@ class LocalPostgres:
             admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database)))
             admin.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
         with self.connect(database) as owner:
-            apply_grants(owner)
+            prepare_warehouse(owner)
 
     def require_scram(self) -> None:
         """A cluster made with trust authentication (earlier versions) asks for passwords from now on."""

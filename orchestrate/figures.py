@@ -35,8 +35,8 @@ SODA_RESULTS = "soda-results.json"  # quality/results.py
 SOURCES = ("tracks", "users", "listen_history")
 # ml.training_runs columns kept as figures (numbers) and as detail (text).
 MODEL_NUMBERS = (
-    "ndcg_at_10", "champion_ndcg_at_10", "popularity_ndcg_at_10", "precision_at_10", "recall_at_10",
-    "map_at_10", "coverage", "users_scored", "cold_start_users", "interactions_rows",
+    "ndcg_at_10", "champion_ndcg_at_10", "popularity_ndcg_at_10", "coverage", "users_scored",
+    "cold_start_users", "interactions_rows",
 )
 
 

@@ -1,12 +1,7 @@
 """The run ledger in the warehouse (schema ops) and the lock that keeps one run at a time.
 
-    ops.pipeline_runs     one row per run: start, end, duration, status, error
-    ops.pipeline_steps    one row per step of a run: the same, plus the exit code
-    ops.pipeline_figures  the steps' own figures, long format (run, step, subject, metric)
-    ops.pipeline_health   each key metric of the run against its threshold
-
-Long format for the figures: a new figure (a new stream, a new Soda check) needs no
-migration, and the health report and the thresholds read them all the same way.
+The ledger's tables (ops.pipeline_runs, _steps, _figures, _health, ops.run_lease) are
+defined in orchestrate/migrations/ops.sql, applied when the run takes the lock.
 """
 
 from __future__ import annotations
@@ -19,62 +14,8 @@ from dataclasses import dataclass
 
 import psycopg
 
-from orchestrate.roles import apply_grants
+from orchestrate.roles import prepare_warehouse
 from orchestrate.summary import warehouse_url
-
-SCHEMA_SQL = """
-create schema if not exists ops;
-create table if not exists ops.pipeline_runs (
-    run_id text primary key,
-    job text not null,
-    environment text not null,
-    host text not null,
-    started_at timestamptz not null,
-    finished_at timestamptz,
-    duration_s double precision,
-    status text not null check (status in ('running', 'success', 'failed', 'aborted')),
-    failed_step text,
-    error text,
-    log_path text
-);
-create table if not exists ops.pipeline_steps (
-    run_id text not null references ops.pipeline_runs on delete cascade,
-    step_index integer not null,
-    step text not null,
-    task text not null,
-    started_at timestamptz not null,
-    finished_at timestamptz,
-    duration_s double precision,
-    status text not null check (status in ('running', 'success', 'failed', 'aborted')),
-    exit_code integer,
-    error text,
-    primary key (run_id, step)
-);
-create table if not exists ops.pipeline_figures (
-    run_id text not null references ops.pipeline_runs on delete cascade,
-    step text not null,
-    subject text not null,
-    metric text not null,
-    value double precision,
-    detail text,
-    primary key (run_id, step, subject, metric)
-);
-create table if not exists ops.run_lease (
-    job text primary key,
-    run_id text not null,
-    expires_at timestamptz not null
-);
-create table if not exists ops.pipeline_health (
-    run_id text not null references ops.pipeline_runs on delete cascade,
-    metric text not null,
-    subject text not null,
-    value double precision,
-    threshold double precision,
-    breached boolean not null,
-    message text not null,
-    primary key (run_id, metric, subject)
-);
-"""
 
 # Advisory locks are scoped to one database: the lock of this warehouse's daily job.
 LOCK_KEY = "moovitamix.daily"
@@ -167,10 +108,9 @@ class Ledger:
             who = f"run {holder[0]} (started {holder[1]:%Y-%m-%d %H:%M:%S %Z})" if holder else "another run"
             raise RunLocked(f"{who} is still running the daily job on this warehouse; not starting a second one")
         self.locked = True
-        self.connection.execute(SCHEMA_SQL)
-        # Every component's role, schema and grants (Meltano's schema included), on any
-        # warehouse the job meets; the passwords are set where the roles are made.
-        apply_grants(self.connection)
+        # Every component's role, schema, grants and tables (Meltano's schema included), on
+        # any warehouse the job meets; the passwords are set where the roles are made.
+        prepare_warehouse(self.connection)
         # Holding the lock proves that no other run is alive: rows still 'running' are
         # what a killed run left behind.
         self.aborted_runs = [row[0] for row in self.connection.execute(

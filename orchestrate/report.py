@@ -21,8 +21,8 @@ from pathlib import Path
 
 import psycopg
 
-from orchestrate.ledger import SCHEMA_SQL
 from orchestrate.project import PROJECT_ROOT, load_dotenv
+from orchestrate.roles import prepare_warehouse
 from orchestrate.settings import number
 from orchestrate.summary import connect_warehouse
 
@@ -87,7 +87,7 @@ def render(data: dict) -> str:
 def write_report(connection: psycopg.Connection, path: Path | None = None) -> Path:
     target = path or Path(os.environ.get("REPORT_PATH", REPORT_DIR / "health.html"))
     target.parent.mkdir(parents=True, exist_ok=True)
-    connection.execute(SCHEMA_SQL)  # an empty ledger still gives a (empty) report
+    prepare_warehouse(connection)  # a warehouse no run has prepared still gives an (empty) report
     replace_file(target, render(report_data(connection)))
     return target.resolve()
 

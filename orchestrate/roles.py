@@ -1,6 +1,8 @@
-"""The warehouse's roles and grants (roles.sql), applied by its owner.
+"""The warehouse's roles and grants (roles.sql) and its tables outside raw
+(migrations/), applied by its owner.
 
-    python -m orchestrate.roles          # once on a managed Postgres, as its owner
+    python -m orchestrate.roles          # once on a managed Postgres, as its owner, and
+                                         # again after each upgrade of the platform
 
 Each component logs in with its own role; its password is WAREHOUSE_<ROLE>_PASSWORD (the
 shell's, else the project's `.env`). Applying sets the password of every role whose
@@ -24,6 +26,10 @@ from orchestrate.startup import log
 from orchestrate.summary import connect_warehouse
 
 GRANTS_SQL = Path(__file__).with_name("roles.sql")
+# One file per schema, each idempotent and creating its tables as the schema's writer: the
+# one place the tables of ops, quality and ml are defined (raw is target-postgres', the
+# staging, snapshots, marts and pii models dbt's).
+MIGRATIONS = Path(__file__).with_name("migrations")
 # The login roles of the components, in the order of the data's journey.
 COMPONENT_ROLES = ("loader", "transformer", "quality", "ml", "reader", "pii_reader")
 # The roles the daily job itself logs in with (the others serve people and the read API).
@@ -39,13 +45,19 @@ def role_passwords(settings: Mapping[str, str]) -> dict[str, str]:
     return {role: settings[variable] for role, variable in variables.items() if settings.get(variable)}
 
 
-def apply_grants(connection: psycopg.Connection, passwords: Mapping[str, str] | None = None) -> None:
-    """Roles, schemas, ownership and grants, idempotently; passwords for the roles given."""
+def prepare_warehouse(connection: psycopg.Connection, passwords: Mapping[str, str] | None = None) -> None:
+    """Roles, schemas, ownership, grants and tables, idempotently; passwords for the roles given."""
     connection.execute(GRANTS_SQL.read_text())
     for role, password in (passwords or {}).items():
         statement = sql.SQL("alter role {} with login password {}")
         connection.execute(statement.format(sql.Identifier(role), sql.Literal(password)))
-    log("warehouse.grants", roles=",".join(COMPONENT_ROLES), passwords_set=",".join(passwords or {}))
+    migrations = sorted(MIGRATIONS.glob("*.sql"))
+    for migration in migrations:
+        with connection.transaction():
+            connection.execute(migration.read_text())
+            connection.execute("reset role")  # `set local` lasts until the outer transaction ends
+    log("warehouse.grants", roles=",".join(COMPONENT_ROLES), passwords_set=",".join(passwords or {}),
+        migrations=",".join(migration.stem for migration in migrations))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     load_dotenv()
     try:
         with connect_warehouse() as connection:
-            apply_grants(connection, role_passwords(os.environ))
+            prepare_warehouse(connection, role_passwords(os.environ))
     except (psycopg.Error, KeyError) as error:
-        print(f"error: could not apply the warehouse's roles: {error}", file=sys.stderr)
+        print(f"error: could not prepare the warehouse: {error}", file=sys.stderr)
         return 1
     return 0
 

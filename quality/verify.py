@@ -115,11 +115,6 @@ def main(paths: list[Path]) -> int:
     scope = run_scope()
     print(f"new rejected records and identity conflicts: {scope.describe()}")
     variables = contract_variables.contract_variables(scope)
-    try:
-        volume_history.setup()
-    except Exception as exc:  # unreachable warehouse: every contract will say so too
-        print(f"could not set up quality.volume_history ({exc}): volume checks will error")
-
     contracts: list[results.ContractRecord] = []
     volumes: dict[str, bool] = {}
     for path in paths:
@@ -129,7 +124,7 @@ def main(paths: list[Path]) -> int:
         print(f"=== contract {contract.name}: {contract.outcome} (soda exit {contract.soda_exit_code}) ===\n",
               flush=True)
         if path.is_file() and VOLUME_MARKER in path.read_text():
-            # Only a passed contract moves its table's volume baseline (volume_history.sql).
+            # Only a passed contract moves its table's volume baseline (orchestrate/migrations/quality.sql).
             volumes[contract.name.replace("/", ".")] = contract.outcome.startswith("PASSED")
 
     if volumes:

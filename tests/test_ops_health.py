@@ -11,7 +11,7 @@ import pytest
 
 from local.postgres import LocalPostgres
 from orchestrate import health
-from orchestrate.ledger import SCHEMA_SQL
+from orchestrate.roles import prepare_warehouse
 from tests.conftest import connect, recreate_database
 
 DATABASE = "ops_health"
@@ -22,7 +22,7 @@ START = dt.datetime(2026, 11, 1, 6, tzinfo=dt.UTC)
 def ledger(postgres_server: LocalPostgres) -> Iterator[psycopg.Connection]:
     recreate_database(postgres_server, DATABASE)
     with connect(postgres_server, DATABASE) as connection:
-        connection.execute(SCHEMA_SQL)
+        prepare_warehouse(connection)
         yield connection
 
 

@@ -20,9 +20,9 @@ import psycopg
 import pytest
 
 from local.postgres import LocalPostgres
-from orchestrate.ledger import SCHEMA_SQL
 from orchestrate.project import PROJECT_ROOT
 from orchestrate.report import write_report
+from orchestrate.roles import prepare_warehouse
 from tests.conftest import connect, recreate_database
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -63,7 +63,7 @@ def png_colours(path: Path) -> int:
 
 def fill_ledger(connection: psycopg.Connection) -> None:
     connection.execute("drop schema if exists ops cascade")
-    connection.execute(SCHEMA_SQL)
+    prepare_warehouse(connection)
     start = dt.datetime(2026, 11, 1, 6, tzinfo=dt.UTC)
     for day in range(10):
         run_id = f"run-{day:02d}"

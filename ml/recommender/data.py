@@ -20,31 +20,7 @@ from .settings import WarehouseSettings
 INTERACTIONS_TABLE = "marts.user_track_interactions"
 RECOMMENDATIONS_TABLE = "ml.user_recommendations"
 
-# The schema is the warehouse owner's to create (orchestrate/roles.sql), and `create schema
-# if not exists` needs the right to create schemas even when it exists: only a bare
-# database (the recommender's own tests) gets it here.
-ML_SCHEMA_DDL = """
-do $$ begin if to_regnamespace('ml') is null then create schema ml; end if; end $$;
-"""
-CREATE_ML_DDL = ML_SCHEMA_DDL + """
-create table if not exists ml.user_recommendations (
-    user_id       bigint           not null,
-    rank          int              not null check (rank >= 1),
-    track_id      bigint           not null,
-    score         double precision not null,
-    model_version text             not null,
-    generated_at  timestamptz      not null,
-    primary key (user_id, rank)
-);
--- The persistent id -> dense index mapping ALS trains with (see idmap.py): rows are only
--- ever added, so an index keeps meaning the same user or track from one day to the next.
-create table if not exists ml.user_index (
-    user_id bigint primary key, idx integer not null unique
-);
-create table if not exists ml.track_index (
-    track_id bigint primary key, idx integer not null unique
-);
-"""
+# The ml tables: orchestrate/migrations/ml.sql.
 
 # Listens of catalogued tracks only: a listen of an unknown track id stays flagged in
 # the warehouse, but the model must never recommend that id.
@@ -153,11 +129,6 @@ def dbt_invocation_id(project_root: Path) -> str:
         return str(json.loads(results.read_text())["metadata"]["invocation_id"])
     except (OSError, ValueError, KeyError):
         return "unknown"
-
-
-def ensure_ml_schema(conn: psycopg.Connection) -> None:
-    with conn.transaction():
-        conn.execute(CREATE_ML_DDL)
 
 
 def staging_table(table: str) -> str:

@@ -1,5 +1,6 @@
 """The daily run: read ► decide (retrain or skip) ► train + evaluate + gate ► score ►
-publish ► ledger. Every decision is logged with its reason (events, MLflow, ledger)."""
+publish ► record the run. Every decision is logged with its reason (events, MLflow,
+ml.training_runs)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,15 @@ from pyspark.ml.recommendation import ALSModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from . import data, idmap, ledger, policy, tracking
+from . import data, idmap, policy, tracking, training_runs
 from .events import emit, timed
 from .interactions import fingerprint, split_for_evaluation
 from .jdbc import Jdbc
-from .ledger import RunRecord
 from .recommend import ListCounts, build_lists
 from .settings import Settings
 from .spark import loaded_native_blas, require_java, spark_session
 from .train import Evaluation, NothingToHoldOut, evaluate, fit_als
+from .training_runs import TrainingRun
 
 POPULARITY_VERSION = "popularity"
 # Shuffle partitions grow with the data (about this many interactions each), so a sort
@@ -72,7 +73,6 @@ def read_inputs(spark: SparkSession, settings: Settings) -> Inputs:
     genres: read by the executors, partitioned by id range."""
     jdbc = Jdbc.of(settings.warehouse, settings.spark)
     with data.connect(settings.warehouse) as conn:
-        data.ensure_ml_schema(conn)
         shapes = {
             "interactions": data.table_shape(conn, data.INTERACTIONS_TABLE, "user_id"),
             "users": data.table_shape(conn, "marts.dim_users", "user_id"),
@@ -119,13 +119,13 @@ def train_and_gate(
     inputs: Inputs,
     champion: policy.Champion | None,
     retrain: policy.RetrainDecision,
-    record: RunRecord,
+    record: TrainingRun,
 ) -> Serving:
     champion_model = _champion_model(settings) if champion else None
     split = split_for_evaluation(
         inputs.interactions, settings.holdout_fraction, settings.holdout_seed
     )
-    record.split_method = split.method
+    tracking.log_params({"split_method": split.method})
     try:
         evaluation = evaluate(
             split,
@@ -186,11 +186,8 @@ def train_and_gate(
     return Serving(None, POPULARITY_VERSION)
 
 
-def _record_evaluation(record: RunRecord, evaluation: Evaluation) -> None:
+def _record_evaluation(record: TrainingRun, evaluation: Evaluation) -> None:
     record.ndcg_at_10 = evaluation.model["ndcg_at_10"]
-    record.precision_at_10 = evaluation.model["precision_at_10"]
-    record.recall_at_10 = evaluation.model["recall_at_10"]
-    record.map_at_10 = evaluation.model["map_at_10"]
     record.coverage = evaluation.model["coverage"]
     record.popularity_ndcg_at_10 = evaluation.popularity["ndcg_at_10"]
     if evaluation.champion is not None:
@@ -230,7 +227,7 @@ def publish(settings: Settings, inputs: Inputs, serving: Serving) -> ListCounts:
     return counts
 
 
-def _run(settings: Settings, record: RunRecord) -> None:
+def _run(settings: Settings, record: TrainingRun) -> None:
     # Cheap checks first: an unreachable warehouse fails in a second, before Spark starts.
     data.connect(settings.warehouse).close()
     experiment_id = tracking.configure(settings)
@@ -239,7 +236,7 @@ def _run(settings: Settings, record: RunRecord) -> None:
 
 
 def _run_with_spark(
-    spark: SparkSession, settings: Settings, record: RunRecord, experiment_id: str
+    spark: SparkSession, settings: Settings, record: TrainingRun, experiment_id: str
 ) -> None:
     inputs = read_inputs(spark, settings)
     record.interactions_rows = inputs.rows
@@ -327,10 +324,10 @@ def _run_with_spark(
         )
 
 
-def run(settings: Settings) -> RunRecord:
-    """One run; the ledger row and the final ``event=run_complete`` line are written
+def run(settings: Settings) -> TrainingRun:
+    """One run; its ml.training_runs row and the final ``event=run_complete`` line are written
     whatever happens (a failure is recorded, then re-raised for the CLI)."""
-    record = RunRecord(run_id=settings.run_id or uuid.uuid4().hex, started_at=_now())
+    record = TrainingRun(run_id=settings.run_id or uuid.uuid4().hex, started_at=_now())
     started = time.perf_counter()
     try:
         # Cheap checks first: a missing JVM fails in a second, not after Spark's start-up.
@@ -342,7 +339,7 @@ def run(settings: Settings) -> RunRecord:
         raise
     finally:
         record.finished_at = _now()
-        _write_ledger(settings, record)
+        _write_training_run(settings, record)
         fields = {
             k: v.isoformat() if isinstance(v, datetime) else v
             for k, v in record.as_fields().items()
@@ -351,9 +348,9 @@ def run(settings: Settings) -> RunRecord:
     return record
 
 
-def _write_ledger(settings: Settings, record: RunRecord) -> None:
+def _write_training_run(settings: Settings, record: TrainingRun) -> None:
     try:
         with data.connect(settings.warehouse) as conn:
-            ledger.write(conn, record)
-    except Exception as exc:  # the ledger must never hide the run's own outcome
-        emit("ledger_not_written", level=logging.WARNING, reason=str(exc).splitlines()[0])
+            training_runs.write(conn, record)
+    except Exception as exc:  # the row must never hide the run's own outcome
+        emit("training_run_not_written", level=logging.WARNING, reason=str(exc).splitlines()[0])

@@ -1,7 +1,7 @@
 """The retraining policy and the promotion gate, as pure functions of a few numbers so
 every branch is unit-tested without Spark or MLflow.
 
-Decisions written to the ledger (ml.training_runs.decision) and the MLflow run:
+Decisions written to ml.training_runs.decision and the MLflow run:
 
 - ``promoted``: trained on changed data, the new model passed the gate and is champion;
 - ``forced_retrain_promoted``: retrain forced (champion too old, degraded on today's

@@ -241,7 +241,7 @@ class Settings:
     # Share of each user's items held out when the data has no usable time (per-user split);
     # with time, the share of the newest interactions held out (time-based split).
     holdout_fraction: float = 0.2
-    # The ledger's run id: the orchestrator's (MOOVITAMIX_RUN_ID) so one id follows a
+    # The run id of ml.training_runs: the orchestrator's (MOOVITAMIX_RUN_ID) so one id follows a
     # daily run through every step; generated when the job runs alone.
     run_id: str = ""
     mlflow_tracking_uri: str = ""

@@ -13,6 +13,7 @@ import pandas as pd
 import psycopg
 import pytest
 from orchestrate.project import PROJECT_ROOT
+from orchestrate.roles import prepare_warehouse
 from psycopg import sql
 from pyspark.sql import SparkSession
 
@@ -78,8 +79,8 @@ def test_database() -> Iterator[str]:
         admin.execute(drop)
 
 
-# The marts the recommender reads (as dbt builds them, only the columns it uses), empty,
-# and no ml schema yet.
+# The marts the recommender reads (as dbt builds them, only the columns it uses), empty;
+# the ml tables as the migrations make them (`warehouse`).
 FRESH_MARTS = """
 drop schema if exists marts cascade;
 drop schema if exists ml cascade;
@@ -94,11 +95,17 @@ create table marts.user_track_interactions (
 """
 
 
+def fresh_marts(conn: psycopg.Connection) -> None:
+    conn.execute(FRESH_MARTS)
+    prepare_warehouse(conn)
+
+
 @pytest.fixture()
 def warehouse(test_database: str) -> Iterator[psycopg.Connection]:
-    """An autocommit connection to a fresh marts + ml layout (tables as dbt builds them)."""
+    """An autocommit connection to a fresh marts + ml layout (tables as dbt and the
+    migrations make them)."""
     with psycopg.connect(**conninfo(test_database), autocommit=True) as conn:  # type: ignore[arg-type]
-        conn.execute(FRESH_MARTS)
+        fresh_marts(conn)
         yield conn
 
 

@@ -89,8 +89,7 @@ def test_daily_runs_promote_skip_refuse_and_force(
     assert first["model_version"] == "1" and first["interactions_rows"] == 50 * 6
     assert first["ndcg_at_10"] > first["popularity_ndcg_at_10"] > 0
     assert first["users_scored"] == 51 and first["cold_start_users"] == 1
-    assert 0 < first["coverage"] <= 1 and 0 <= first["map_at_10"] <= 1
-    assert first["split_method"] == "per_user"
+    assert 0 < first["coverage"] <= 1
     assert "event=run_complete" in log.splitlines()[-1]
     assert "decision=promoted" in log.splitlines()[-1]
     recs = _recs(warehouse)
@@ -111,6 +110,7 @@ def test_daily_runs_promote_skip_refuse_and_force(
     for name in ("precision_at_10", "recall_at_10", "map_at_10", "ndcg_at_10", "coverage"):
         assert f"model_{name}" in run.data.metrics and f"baseline_{name}" in run.data.metrics
     assert run.data.params["data_interactions_rows"] == "300"
+    assert run.data.params["split_method"] == "per_user"
     assert run.data.params["data_max_updated_at"].startswith("2026-11-01")
     assert run.data.tags["decision"] == "promoted"
 
@@ -138,7 +138,8 @@ def test_daily_runs_promote_skip_refuse_and_force(
     _run(capsys)
     third = _ledger(warehouse)[-1]
     assert third["decision"] == "kept_champion", third
-    assert third["split_method"] == "time" and third["champion_ndcg_at_10"] is not None
+    assert client.get_run(third["mlflow_run_id"]).data.params["split_method"] == "time"
+    assert third["champion_ndcg_at_10"] is not None
     assert "below champion" in third["reason"]
     assert third["model_version"] == "1" and {
         r[4] for rs in _recs(warehouse).values() for r in rs

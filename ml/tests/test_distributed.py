@@ -21,7 +21,7 @@ import psycopg
 import pyspark
 import pytest
 
-from .conftest import FRESH_MARTS, PROJECT_ROOT, conninfo
+from .conftest import PROJECT_ROOT, conninfo, fresh_marts
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +47,7 @@ def large_marts(test_database: str) -> str:
     rng = random.Random(5)
     seen_at = datetime(2026, 11, 1, 6, tzinfo=timezone.utc)
     with psycopg.connect(**conninfo(test_database), autocommit=True) as conn:  # type: ignore[arg-type]
-        conn.execute(FRESH_MARTS)
+        fresh_marts(conn)
         with conn.cursor() as cur:
             with cur.copy("copy marts.dim_tracks from stdin") as copy:
                 for track in range(TRACKS):

@@ -61,7 +61,6 @@ def _publish(conn: psycopg.Connection, jdbc: Jdbc, rows: DataFrame) -> None:
 def jdbc(warehouse: psycopg.Connection, test_database: str, spark: SparkSession) -> Jdbc:
     """The executors' access to the test warehouse, where yesterday's lists (100 users,
     version "1") are published."""
-    data.ensure_ml_schema(warehouse)
     access = _jdbc(test_database)
     _publish(warehouse, access, _lists(spark, 100, "1"))
     assert _snapshot(warehouse) == (1000, ("1",))

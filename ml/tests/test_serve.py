@@ -9,7 +9,6 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from recommender import data
 from recommender.serve import create_app
 from recommender.settings import WarehouseSettings
 
@@ -19,7 +18,6 @@ pytestmark = pytest.mark.integration
 def test_recommendations_of_a_user_and_404_for_an_unknown_one(
     warehouse: psycopg.Connection, test_database: str
 ) -> None:
-    data.ensure_ml_schema(warehouse)
     generated = datetime(2026, 11, 27, 6, tzinfo=timezone.utc)
     rows = [(42, rank, 700 - rank, 1.0 / rank) for rank in (3, 1, 2)]
     with warehouse.cursor() as cur:

@@ -27,7 +27,7 @@ import pytest
 psycopg = pytest.importorskip("psycopg")
 from psycopg import sql  # noqa: E402
 
-from orchestrate.ledger import SCHEMA_SQL as LEDGER_SQL  # noqa: E402
+from orchestrate.roles import prepare_warehouse  # noqa: E402
 
 QUALITY_DIR = Path(__file__).resolve().parents[1]
 VERIFY_ALL = QUALITY_DIR / "verify_all.sh"
@@ -91,7 +91,7 @@ def db(test_db):
     ledger with the run under way, started an hour ago; yields a connection."""
     with psycopg.connect(**{**CONN, "dbname": test_db}, autocommit=True) as conn:
         conn.execute(GOOD_DATA)
-        conn.execute(LEDGER_SQL)
+        prepare_warehouse(conn)  # the ledger's and the volume history's tables
         add_run(conn, RUN, "now() - interval '1 hour'")
         yield conn
 

@@ -1,6 +1,6 @@
-"""Keep quality.volume_history, the memory behind the contracts' volume checks.
+"""Keep quality.volume_history, the memory behind the contracts' volume checks (the table
+and its function: orchestrate/migrations/quality.sql).
 
-    python record.py setup                          create the table and the function (idempotent)
     python record.py record DATASET=ACCEPTED ...    store each DATASET's row count now; ACCEPTED
                                                     is true when its contract passed, else false
 
@@ -13,12 +13,10 @@ from __future__ import annotations
 import os
 import re
 import sys
-from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
-SETUP_SQL = Path(__file__).with_name("volume_history.sql")
 OUTCOME = r"\w+\.\w+=(true|false)"
 
 
@@ -32,11 +30,6 @@ def connect() -> psycopg.Connection:
         connect_timeout=10,
         autocommit=True,
     )
-
-
-def setup() -> None:
-    with connect() as conn:
-        conn.execute(SETUP_SQL.read_text())
 
 
 def record(outcomes: dict[str, bool]) -> None:
@@ -56,9 +49,7 @@ def record(outcomes: dict[str, bool]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if argv[1:] == ["setup"]:
-        setup()
-    elif len(argv) > 2 and argv[1] == "record" and all(re.fullmatch(OUTCOME, a) for a in argv[2:]):
+    if len(argv) > 2 and argv[1] == "record" and all(re.fullmatch(OUTCOME, a) for a in argv[2:]):
         record({a.split("=")[0]: a.endswith("=true") for a in argv[2:]})
     else:
         print(__doc__, file=sys.stderr)

@@ -10,13 +10,6 @@
     erased person: whatever the last extract-load brought back into raw is deleted before
     anything reads raw, so no later model, snapshot or mart sees them again. -#}
 
-{% macro erased_users_table() -%}
-    create table if not exists ops.erased_users (
-        user_id bigint primary key,
-        erased_at timestamptz not null
-    )
-{%- endmacro %}
-
 {#- The rejected records that name the person: by their key, or any id or e-mail in the payload. -#}
 {% macro _names_the_person(user_id, emails) -%}
     stream in ('users', 'listen_history')
@@ -29,12 +22,7 @@
 {% macro purge_erased_users() -%}
     do $$
     begin
-        -- ops is the warehouse owner's to create (orchestrate/roles.sql): only a bare
-        -- database gets it here (create schema if not exists needs that right anyway).
-        if to_regnamespace('ops') is null then
-            create schema ops;
-        end if;
-        {{ erased_users_table() }};
+        -- ops.erased_users: orchestrate/migrations/ops.sql, applied before any run.
         if to_regclass('raw.rejected_records') is not null then
             delete from raw.rejected_records as rejected
             using ops.erased_users as erased
@@ -96,7 +84,6 @@
             (select count(*) from {{ part }}) as {{ part }}{{ "," if not loop.last }}
             {%- endfor %}
     {%- endset -%}
-    {% do run_query(erased_users_table()) %}
     {% set touched = run_query(erasure) %}
     {% do run_query('commit') %}
     {% for column in touched.columns %}

@@ -29,7 +29,7 @@ from local.ports import free_port
 from local.postgres import LocalPostgres
 from local.stand_in import running_stand_in
 from orchestrate.project import PROJECT_ROOT, load_dotenv
-from orchestrate.roles import apply_grants
+from orchestrate.roles import prepare_warehouse
 
 os.environ.setdefault("WAREHOUSE_PORT", "5434")
 os.environ.setdefault("WAREHOUSE_DATA_DIR", str(PROJECT_ROOT / ".pgdata-test"))
@@ -137,7 +137,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
         admin.execute(f'drop database if exists "{DATABASE}" with (force)')
         admin.execute(f'create database "{DATABASE}"')
     with psycopg.connect(dbname=DATABASE, **login) as fresh:  # schemas and roles, dbt's included
-        apply_grants(fresh)
+        prepare_warehouse(fresh)
     yield Warehouse(env=env, target_path=tmp / "target")
     if started_here:
         server.stop()

@@ -1,6 +1,7 @@
-"""The run ledger ml.training_runs: one row per recommender run, whatever it decided.
+"""ml.training_runs: one row per recommender run, whatever it decided.
 
-The operations side (orchestrate/figures.py) reads this table; keep the column names.
+The table is defined in orchestrate/migrations/ml.sql; the operations side
+(orchestrate/figures.py) reads it. Every metric and parameter is also in the MLflow run.
 """
 
 from __future__ import annotations
@@ -11,35 +12,9 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
-from .data import ML_SCHEMA_DDL
-
-CREATE_LEDGER_DDL = ML_SCHEMA_DDL + """
-create table if not exists ml.training_runs (
-    run_id                text primary key,
-    mlflow_run_id         text,
-    started_at            timestamptz not null,
-    finished_at           timestamptz,
-    decision              text not null,
-    reason                text,
-    model_version         text,
-    ndcg_at_10            double precision,
-    champion_ndcg_at_10   double precision,
-    popularity_ndcg_at_10 double precision,
-    precision_at_10       double precision,
-    recall_at_10          double precision,
-    map_at_10             double precision,
-    coverage              double precision,
-    users_scored          integer,
-    cold_start_users      integer,
-    interactions_rows     bigint,
-    data_fingerprint      text,
-    split_method          text
-);
-"""
-
 
 @dataclass
-class RunRecord:
+class TrainingRun:
     run_id: str
     started_at: datetime
     decision: str = "failed"
@@ -53,23 +28,19 @@ class RunRecord:
     # The champion on the same hold-out (or, when skipped, as logged at its training).
     champion_ndcg_at_10: float | None = None
     popularity_ndcg_at_10: float | None = None
-    precision_at_10: float | None = None
-    recall_at_10: float | None = None
-    map_at_10: float | None = None
     coverage: float | None = None
     users_scored: int | None = None
     cold_start_users: int | None = None
     interactions_rows: int | None = None
     data_fingerprint: str | None = None
-    split_method: str | None = None
 
     def as_fields(self) -> dict[str, object]:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
-def write(conn: psycopg.Connection, record: RunRecord) -> None:
+def write(conn: psycopg.Connection, record: TrainingRun) -> None:
     """Insert the row, or replace it when the orchestrator retries the same run id."""
-    names = [f.name for f in fields(RunRecord)]
+    names = [f.name for f in fields(TrainingRun)]
     statement = sql.SQL(
         "insert into ml.training_runs ({cols}) values ({vals}) "
         "on conflict (run_id) do update set {updates}"
@@ -80,6 +51,4 @@ def write(conn: psycopg.Connection, record: RunRecord) -> None:
             sql.SQL("{0} = excluded.{0}").format(sql.Identifier(n)) for n in names[1:]
         ),
     )
-    with conn.transaction():
-        conn.execute(CREATE_LEDGER_DDL)
-        conn.execute(statement, asdict(record))
+    conn.execute(statement, asdict(record))
