@@ -1,0 +1,33 @@
+-- One row per artist: the listens of their catalogued tracks, counted once each as they
+-- are first seen. A running total (the top artists), never recomputed from all listens:
+-- a build counts only the listens first seen after `counted_through`, the last listen the
+-- previous builds counted, and adds them to each artist's total.
+with new_listens as (
+    select track.artist, listen.first_seen_at
+    from {{ ref('fct_listens') }} as listen
+    inner join {{ ref('dim_tracks') }} as track on track.track_id = listen.track_id
+    where listen.is_known_track
+      and track.artist is not null
+    {% if is_incremental() %}
+      and listen.first_seen_at > (select max(counted_through) from {{ this }})
+    {% endif %}
+),
+
+counted as (
+    select artist, count(*) as listens
+    from new_listens
+    group by artist
+)
+
+select
+    counted.artist::text as artist,
+    {% if is_incremental() %}
+    (counted.listens + coalesce(previous.listens, 0))::bigint as listens,
+    {% else %}
+    counted.listens::bigint as listens,
+    {% endif %}
+    (select max(first_seen_at) from new_listens)::timestamptz as counted_through
+from counted
+{% if is_incremental() %}
+left join {{ this }} as previous on previous.artist = counted.artist
+{% endif %}
