@@ -15,10 +15,13 @@ report: $(VENV)/.installed ## the health report of the current warehouse (report
 	@$(PY) -m local.postgres start
 	@$(PY) -m orchestrate.report
 
-# tests/test_ops_report.py opens the report in headless Chromium (Debian's package).
-chromium: ## Debian's Chromium for the report's browser test (installed when root)
-	@command -v chromium >/dev/null || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y --no-install-recommends chromium; \
-		else echo "chromium missing: run apt-get install chromium as root (the report test is skipped without it)"; fi; }
+# tests/test_ops_report.py drives the report in headless Chromium through chromium-driver
+# (Selenium, pinned in requirements.txt): Debian's packages, the browser and its driver of one build.
+chromium: ## Debian's Chromium and chromium-driver for the report's browser test (installed when root)
+	@{ command -v chromium && command -v chromedriver; } >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq \
+			&& DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; \
+		else echo "chromium or chromium-driver missing: run apt-get install chromium chromium-driver as root" \
+			"(the report's browser test is skipped without them)"; fi; }
 
 TEST_PREREQS += chromium

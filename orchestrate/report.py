@@ -2,11 +2,20 @@
 
     python -m orchestrate.report      (make report) writes reports/health.html, prints its path last
 
-No network is needed to open it: the figures are embedded as JSON and drawn as inline
-SVG by the page's own script (orchestrate/report_assets/). Charts: volumes per entity,
-duration per step, check outcomes, freshness per source, model metrics against the
-baseline and the champion, over the last REPORT_RUNS runs (default 60); then the last
-run's steps, figures and thresholds.
+No network is needed to open it: the charts are Plotly figures built here from the ledger
+(plotly.graph_objects) and drawn by plotly.js, embedded once in the page (the copy the
+`plotly` package ships); the tables are plain HTML. One chart per question an operator
+asks, over the last REPORT_RUNS runs (default 60):
+
+- is it on time: duration per step and end to end; hours since each source's last load
+  and last update;
+- is the data complete: rows per raw entity; rejected records per stream;
+- did quality pass: dbt tests and Soda checks per run (passed / warned / failed / error),
+  then each Soda contract and check of the last runs, failures first;
+- is the model better than popularity: NDCG@10 of the model, the champion and popularity;
+- are users served: share of users scored and catalogue coverage against their floors;
+
+then the last run's steps, thresholds and figures, and every run.
 """
 
 from __future__ import annotations
@@ -16,10 +25,18 @@ import datetime as dt
 import html
 import json
 import os
+import string
 import sys
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
+import plotly.graph_objects as go
+import plotly.io as pio
 import psycopg
+from plotly.offline import get_plotlyjs
+from plotly.subplots import make_subplots
 
 from orchestrate.project import PROJECT_ROOT, load_dotenv
 from orchestrate.roles import prepare_warehouse
@@ -28,6 +45,14 @@ from orchestrate.summary import connect_warehouse
 
 ASSETS = Path(__file__).with_name("report_assets")
 REPORT_DIR = PROJECT_ROOT / "reports"
+SODA_RUNS = 5  # the Soda section's columns: the last runs that have Soda results
+CHART_HEIGHT = 420
+PLOT_CONFIG = {"responsive": True, "displaylogo": False}
+OUTCOME_COLOURS = {"passed": "#2ca02c", "warned": "#ff7f0e", "failed": "#d62728", "error / not evaluated": "#7f7f7f"}
+# Soda outcomes, worst first: the order of the Soda section's rows.
+SEVERITY = {"FAILED": 0, "ERROR": 0, "WARN": 1, "PASSED_WITH_WARNINGS": 1, "NOT_EVALUATED": 2, "EXCLUDED": 2,
+            "PASSED": 3}
+STATUS_CLASSES = {"success", "failed", "aborted", "running", "breached", "ok"}
 
 
 def _rows(connection: psycopg.Connection, query: str, *params: object) -> list[dict]:
@@ -72,15 +97,451 @@ def report_data(connection: psycopg.Connection) -> dict:
     }
 
 
+class Ledger:
+    """The ledger's rows indexed by run, as the charts and tables read them."""
+
+    def __init__(self, data: dict) -> None:
+        self.runs: list[dict] = data["runs"]
+        self.ids = [run["run_id"] for run in self.runs]
+        # Runs on a date axis: their start in UTC, without an offset (plotly.js would drop it).
+        self.x = [_utc(run["started_at"]).strftime("%Y-%m-%d %H:%M:%S") for run in self.runs]
+        self.steps: dict[str, dict[str, dict]] = defaultdict(dict)
+        for step in data["steps"]:
+            self.steps[step["run_id"]][step["step"]] = step
+        # In the job's order (a step's first place in any run), each once.
+        self.step_names = list(dict.fromkeys(name for _, name in sorted(
+            (s["step_index"], s["step"]) for s in data["steps"])))
+        self.figures: dict[str, list[dict]] = defaultdict(list)
+        for row in data["figures"]:
+            self.figures[row["run_id"]].append(row)
+        self.health: dict[str, list[dict]] = defaultdict(list)
+        for row in data["health"]:
+            self.health[row["run_id"]].append(row)
+
+    def subjects(self, *metrics: str) -> list[str]:
+        return sorted({f["subject"] for rows in self.figures.values() for f in rows if f["metric"] in metrics})
+
+    def total(self, run_id: str, metrics: Iterable[str], subject: str | None = None) -> float | None:
+        """The sum of these figures of the run; None if it has none of them."""
+        metrics = set(metrics)
+        values = [f["value"] for f in self.figures[run_id]
+                  if f["metric"] in metrics and (subject is None or f["subject"] == subject) and f["value"] is not None]
+        return sum(values) if values else None
+
+    def per_run(self, metrics: Iterable[str], subject: str | None = None) -> list[float | None]:
+        return [self.total(run_id, metrics, subject) for run_id in self.ids]
+
+    def finding(self, run_id: str, metric: str, subject: str | None = None) -> dict | None:
+        return next((h for h in self.health[run_id]
+                     if h["metric"] == metric and (subject is None or h["subject"] == subject)), None)
+
+    def findings(self, metric: str, field: str, subject: str | None = None) -> list[float | None]:
+        found = [self.finding(run_id, metric, subject) for run_id in self.ids]
+        return [row[field] if row else None for row in found]
+
+
+def _utc(value: dt.datetime | str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(dt.UTC) if moment.tzinfo else moment
+
+
+def _present(values: Iterable[float | None]) -> bool:
+    return any(value is not None for value in values)
+
+
+# --- charts -------------------------------------------------------------------------------
+
+@dataclass
+class Chart:
+    key: str  # the page's element ids: figure chart-<key>
+    title: str
+    figure: go.Figure | None  # None: no data yet
+    height: int = CHART_HEIGHT
+
+
+def _layout(figure: go.Figure, ledger: Ledger, y_title: str, rows: int = 1, **yaxis: object) -> go.Figure:
+    figure.update_layout(
+        template="plotly_white",
+        font={"family": "system-ui, sans-serif", "size": 12},
+        margin={"l": 10, "r": 10, "t": 10 if rows == 1 else 36, "b": 10},
+        hovermode="x unified",
+        showlegend=True,
+        # Below the plot, wrapping onto as many rows as the names need: every name whole.
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0, "xanchor": "left",
+                "font": {"size": 12}},
+    )
+    figure.update_xaxes(type="date", hoverformat="%Y-%m-%d %H:%M UTC", automargin=True)
+    if len(set(ledger.x)) == 1:  # one run: a day either side, not plotly's milliseconds around it
+        only = dt.datetime.fromisoformat(ledger.x[0])
+        figure.update_xaxes(range=[str(only - dt.timedelta(days=1)), str(only + dt.timedelta(days=1))])
+    bottom = figure.layout[f"xaxis{rows}" if rows > 1 else "xaxis"]  # the lowest plot's axis carries the title
+    bottom.title = {"text": "run start (UTC)"}
+    figure.update_yaxes(title={"text": y_title}, rangemode="tozero", automargin=True, **yaxis)
+    return figure
+
+
+def _line(ledger: Ledger, name: str, values: list[float | None], form: str, unit: str = "",
+          **style: object) -> go.Scatter:
+    """One series over the runs; a run without a value is a gap. Its tooltip: value and unit."""
+    return go.Scatter(x=ledger.x, y=values, name=name, mode="lines+markers", connectgaps=False,
+                      hovertemplate=f"%{{y:{form}}}{unit}", **style)
+
+
+def _limit(ledger: Ledger, name: str, values: list[float | None], form: str, unit: str = "") -> go.Scatter:
+    """A threshold per run, dashed."""
+    return go.Scatter(x=ledger.x, y=values, name=name, mode="lines", connectgaps=True,
+                      line={"dash": "dash", "width": 1.5, "color": "#6b7280"},
+                      hovertemplate=f"%{{y:{form}}}{unit}")
+
+
+def _lines(ledger: Ledger, y_title: str, traces: list[go.Scatter], **yaxis: object) -> go.Figure | None:
+    """The figure of these series, or None when none has a value (a limit alone is no data)."""
+    if not any(_present(trace.y) for trace in traces if trace.line.dash is None):
+        return None
+    return _layout(go.Figure([trace for trace in traces if _present(trace.y)]), ledger, y_title, **yaxis)
+
+
+def durations_chart(ledger: Ledger) -> Chart:
+    end_to_end = _line(ledger, "end to end", [run["duration_s"] for run in ledger.runs], ".1f",
+                       customdata=[[run["run_id"], run["status"]] for run in ledger.runs],
+                       line={"width": 3, "color": "#1d2330"})
+    end_to_end.hovertemplate = "%{y:.1f} s · %{customdata[0]} %{customdata[1]}"
+    steps = [_line(ledger, name, [ledger.steps[run_id].get(name, {}).get("duration_s") for run_id in ledger.ids],
+                   ".1f", " s") for name in ledger.step_names]
+    failed = [(x, step) for x, run_id in zip(ledger.x, ledger.ids, strict=True)
+              for step in ledger.steps[run_id].values() if step["status"] not in ("success", "running")]
+    traces = [end_to_end, *steps]
+    if failed:
+        traces.append(go.Scatter(
+            x=[x for x, _ in failed], y=[step["duration_s"] or 0 for _, step in failed], name="failed step",
+            mode="markers", marker={"symbol": "x", "size": 12, "color": "#c62828"},
+            text=[f"{step['step']} {step['status']}" for _, step in failed],
+            hovertemplate="%{text}"))
+    traces.append(_limit(ledger, "end-to-end limit (OPS_DURATION_FACTOR x p95)",
+                         ledger.findings("duration_s", "threshold", "(end to end)"), ".1f", " s"))
+    return Chart("durations", "Duration per step and end to end (seconds per run)",
+                 _lines(ledger, "seconds", traces))
+
+
+def freshness_chart(ledger: Ledger) -> Chart:
+    """Hours from the run's end back to each source's latest load and latest update."""
+    ends = [_utc(run["finished_at"] or run["started_at"]).timestamp() for run in ledger.runs]
+
+    def age(source: str, metric: str) -> list[float | None]:
+        epochs = ledger.per_run([metric], source)
+        return [None if epoch is None else (end - epoch) / 3600 for epoch, end in zip(epochs, ends, strict=True)]
+
+    traces = [_line(ledger, f"{source}: since last {what}", age(source, metric), ".2f", " h")
+              for source in ledger.subjects("latest_loaded_at", "latest_updated_at")
+              for what, metric in (("load", "latest_loaded_at"), ("update", "latest_updated_at"))]
+    warn_after = [max((f["value"] for f in ledger.figures[run_id]
+                       if f["metric"] == "freshness_warn_after_hours" and f["value"] is not None), default=None)
+                  for run_id in ledger.ids]
+    traces.append(_limit(ledger, "dbt warn_after (sources.yml)", warn_after, ".0f", " h"))
+    return Chart("freshness", "Freshness: hours since each source's last load and last update, at the run's end",
+                 _lines(ledger, "hours", traces))
+
+
+def volumes_chart(ledger: Ledger) -> Chart:
+    entities = [s for s in ledger.subjects("rows") if s.startswith("raw.") and s != "raw.rejected_records"]
+    traces = [_line(ledger, entity, ledger.per_run(["rows"], entity), ",.0f") for entity in entities]
+    return Chart("volumes", "Rows per raw entity after each run", _lines(ledger, "rows", traces))
+
+
+def rejected_chart(ledger: Ledger) -> Chart:
+    """Rejected records per stream: its rows in raw.rejected_records of the run (figures.py), else
+    the tap's own count at the stream's end (0 when it rejected none); a gap where neither is."""
+    traces = []
+    for stream in ledger.subjects("rejected_records", "rejected"):
+        landed, counted = ledger.per_run(["rejected_records"], stream), ledger.per_run(["rejected"], stream)
+        values = [rows if rows is not None else count for rows, count in zip(landed, counted, strict=True)]
+        traces.append(_line(ledger, stream, values, ",.0f"))
+    return Chart("rejected", "Rejected records per stream (raw.rejected_records of each run)",
+                 _lines(ledger, "records", traces))
+
+
+def _soda_outcome(row: dict) -> str:
+    """A Soda figure's outcome: the detail's first word (figures.py), else from its value."""
+    word = (row["detail"] or "").split(" ", 1)[0].rstrip(":")
+    if word in SEVERITY:
+        return word
+    return {1.0: "PASSED", 0.5: "WARN", 0.0: "FAILED"}.get(row["value"], "NOT_EVALUATED")
+
+
+QUALITY_TITLE = "dbt tests and Soda checks per run: passed, warned, failed, error"
+
+
+def quality_chart(ledger: Ledger) -> Chart:
+    dbt = {
+        "passed": ["tests_pass", "unit_tests_pass"],
+        "warned": ["tests_warn"],
+        "failed": ["tests_fail", "unit_tests_fail"],
+        "error / not evaluated": ["tests_error", "unit_tests_error"],
+    }
+    ran_dbt = [any(f["metric"].startswith(("tests_", "unit_tests_")) for f in ledger.figures[run_id])
+               for run_id in ledger.ids]
+    counts: dict[str, dict[str, list[float | None]]] = {"dbt tests": {}, "Soda checks": {}}
+    for outcome, metrics in dbt.items():
+        counts["dbt tests"][outcome] = [(ledger.total(run_id, metrics) or 0.0) if ran else None
+                                        for run_id, ran in zip(ledger.ids, ran_dbt, strict=True)]
+    soda_group = {"PASSED": "passed", "WARN": "warned", "FAILED": "failed"}
+    for outcome in OUTCOME_COLOURS:
+        counts["Soda checks"][outcome] = []
+    for run_id in ledger.ids:
+        checks = [f for f in ledger.figures[run_id] if f["metric"] in ("check_passed", "contract_passed")]
+        for outcome in OUTCOME_COLOURS:
+            counts["Soda checks"][outcome].append(None if not checks else 0.0)
+        for row in checks:
+            outcome = _soda_outcome(row)
+            if row["metric"] == "contract_passed" and outcome != "ERROR":
+                continue  # a contract's checks are counted; a contract that could not run is an error
+            group = soda_group.get(outcome, "error / not evaluated")
+            counts["Soda checks"][group][-1] += 1
+    if not any(_present(v) for tool in counts.values() for v in tool.values()):
+        return Chart("quality", QUALITY_TITLE, None, 480)
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.14,
+                           subplot_titles=list(counts))
+    shown: set[str] = set()
+    for row, (tool, outcomes) in enumerate(counts.items(), 1):
+        for outcome, values in outcomes.items():
+            if not any(values):
+                continue  # no bar to draw: an outcome that never happened (its legend entry comes from the other)
+            figure.add_trace(go.Bar(
+                x=ledger.x, y=values, name=outcome, legendgroup=outcome, showlegend=outcome not in shown,
+                marker_color=OUTCOME_COLOURS[outcome], hovertemplate=f"%{{y}} ({tool})",
+            ), row=row, col=1)
+            shown.add(outcome)
+    figure.update_layout(barmode="stack", legend_traceorder="normal")
+    _layout(figure, ledger, "count", rows=2)
+    # The legend in the outcomes' order, whichever tool drew each first.
+    for trace in figure.data:
+        trace.legendrank = list(OUTCOME_COLOURS).index(trace.name)
+    return Chart("quality", QUALITY_TITLE, figure, 480)
+
+
+def model_chart(ledger: Ledger) -> Chart:
+    decisions = [next((f["detail"] or "" for f in ledger.figures[run_id]
+                       if f["subject"] == "model" and f["metric"] == "model_version"), "")
+                 for run_id in ledger.ids]
+    model = _line(ledger, "model NDCG@10", ledger.per_run(["ndcg_at_10"], "model"), ".4f",
+                  customdata=decisions, line={"width": 3})
+    model.hovertemplate = "%{y:.4f} · %{customdata}"
+    traces = [
+        model,
+        _line(ledger, "champion NDCG@10", ledger.per_run(["champion_ndcg_at_10"], "model"), ".4f"),
+        _line(ledger, "popularity baseline NDCG@10", ledger.per_run(["popularity_ndcg_at_10"], "model"), ".4f"),
+    ]
+    return Chart("model", "Is the model better than popularity? NDCG@10 of the model, the champion and popularity",
+                 _lines(ledger, "NDCG@10", traces))
+
+
+def users_chart(ledger: Ledger) -> Chart:
+    traces = [
+        _line(ledger, "users scored / users", ledger.findings("users_scored_ratio", "value"), ".1%"),
+        _line(ledger, "catalogue coverage", ledger.per_run(["coverage"], "model"), ".1%"),
+        _limit(ledger, "users scored floor (OPS_MIN_USERS_SCORED_RATIO)",
+               ledger.findings("users_scored_ratio", "threshold"), ".1%"),
+        _limit(ledger, "coverage floor (OPS_MIN_COVERAGE)", ledger.findings("coverage", "threshold"), ".1%"),
+    ]
+    return Chart("users", "Are users served? Share of users with recommendations, catalogue coverage",
+                 _lines(ledger, "share", traces, tickformat=".0%"))
+
+
+QUESTIONS = [
+    ("on-time", "Is it on time?", [durations_chart, freshness_chart]),
+    ("complete", "Is the data complete?", [volumes_chart, rejected_chart]),
+    ("quality", "Did quality pass?", [quality_chart]),
+    ("model", "Is the model better than popularity?", [model_chart]),
+    ("served", "Are users served?", [users_chart]),
+]
+
+
+def chart_html(chart: Chart) -> str:
+    """The chart's place in the page; the page's script draws it there once the page is laid out."""
+    if chart.figure is None:
+        body = '<p class="empty">no data yet</p>'
+    else:
+        body = f'<div class="plot" id="chart-{chart.key}" style="height: {chart.height}px"></div>'
+    return (f'<figure class="chart" data-chart="{chart.key}"><figcaption>{html.escape(chart.title)}</figcaption>'
+            f"{body}</figure>")
+
+
+def charts_json(charts: list[Chart]) -> str:
+    """Each drawn chart's figure (data and layout) by element id, safe inside a <script> element."""
+    figures = {f"chart-{c.key}": json.loads(pio.to_json(c.figure, validate=False))
+               for c in charts if c.figure is not None}
+    return json.dumps({"config": PLOT_CONFIG, "figures": figures}).replace("</", "<\\/")
+
+
+# --- tables -------------------------------------------------------------------------------
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value == value else "NaN"
+    if isinstance(value, dt.datetime):
+        return _utc(value).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return str(value)
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _text(value: str) -> str:
+    """Escaped, and breakable after "_" and "/": long names wrap in a narrow window, words stay whole."""
+    return html.escape(value).replace("_", "_<wbr>").replace("/", "/<wbr>")
+
+
+def _table(css: str, head: str, rows: str) -> str:
+    """A table in a box that scrolls sideways if it must, rather than widening the page."""
+    return f'<div class="table"><table class="{css}"><tr>{head}</tr>{rows}</table></div>'
+
+
+def table(headers: list[str], rows: Iterable[Iterable[object]], css: str = "") -> str:
+    head = "".join(f"<th>{_text(h)}</th>" for h in headers)
+    body = []
+    for cells in rows:
+        out = []
+        for cell in cells:
+            text = _fmt(cell)
+            status = f' class="{text}"' if text in STATUS_CLASSES else ""
+            out.append(f"<td{status}>{_text(text)}</td>")
+        body.append(f"<tr>{''.join(out)}</tr>")
+    return _table(css, head, "".join(body))
+
+
+def empty(text: str) -> str:
+    return f'<p class="empty">{html.escape(text)}</p>'
+
+
+def last_run_html(ledger: Ledger) -> str:
+    if not ledger.runs:
+        return empty("no run recorded yet: make run")
+    last = ledger.runs[-1]["run_id"]
+    steps = sorted(ledger.steps[last].values(), key=lambda s: s["step_index"])
+    parts = [
+        table(["#", "step", "status", "seconds", "exit", "error"],
+              ([s["step_index"], s["step"], s["status"], _seconds(s["duration_s"]), s["exit_code"], s["error"]]
+               for s in steps)),
+        table(["metric", "subject", "value", "threshold", "verdict", "message"],
+              ([h["metric"], h["subject"], h["value"], h["threshold"], "breached" if h["breached"] else "ok",
+                h["message"]] for h in ledger.health[last])),
+        "<details><summary>every figure of the last run</summary>",
+        table(["step", "subject", "metric", "value", "detail"],
+              ([f["step"], f["subject"], f["metric"], f["value"], f["detail"]]
+               for f in sorted(ledger.figures[last], key=lambda f: (f["step"], f["subject"], f["metric"])))),
+        "</details>",
+    ]
+    return "".join(parts)
+
+
+def runs_html(ledger: Ledger) -> str:
+    if not ledger.runs:
+        return empty("no run recorded yet: make run")
+    return table(["run", "started", "status", "seconds", "failed step", "error"],
+                 ([r["run_id"], r["started_at"], r["status"], _seconds(r["duration_s"]), r["failed_step"], r["error"]]
+                  for r in reversed(ledger.runs)))
+
+
+def _measured(detail: str | None) -> str:
+    """The measured values of a Soda check, from its figure's detail: `OUTCOME {json}` (figures.py)."""
+    _, _, text = (detail or "").partition(" ")
+    try:
+        measured = json.loads(text) if text else {}
+    except ValueError:  # cut at 2,000 characters: the text as it is
+        return text
+    if not isinstance(measured, dict):
+        return _fmt(measured)
+    return ", ".join(f"{key} = {_fmt(float(v) if isinstance(v, int) else v)}" for key, v in measured.items())
+
+
+def _outcome_cell(row: dict | None, measured: bool) -> str:
+    if row is None:
+        return '<td class="absent">—</td>'
+    outcome = _soda_outcome(row)
+    extra = _measured(row["detail"]) if measured else (row["detail"] or "").partition(": ")[2]
+    note = f'<div class="measured">{_text(extra)}</div>' if extra else ""
+    return f'<td><span class="soda {outcome.lower()}">{_text(outcome)}</span>{note}</td>'
+
+
+def soda_html(ledger: Ledger) -> str:
+    """Each contract and check of the last runs with Soda results: outcome and measured value, failures first."""
+    runs = [run for run in ledger.runs
+            if any(f["metric"] in ("check_passed", "contract_passed") for f in ledger.figures[run["run_id"]])]
+    runs = list(reversed(runs[-SODA_RUNS:]))
+    if not runs:
+        return empty("no Soda results yet")
+    parts = []
+    last = ledger.runs[-1]
+    if last["run_id"] != runs[0]["run_id"]:
+        parts.append(f'<p class="note">The last run, {html.escape(last["run_id"])} ({html.escape(last["status"])}),'
+                     " has no Soda results: it ended before soda_verify_all wrote them.</p>")
+    head = "".join(f'<th>{html.escape(_utc(run["started_at"]).strftime("%Y-%m-%d %H:%M"))}<br>'
+                   f'<span class="run-id">{_text(run["run_id"])}</span> '
+                   f'<span class="{html.escape(run["status"])}">{html.escape(run["status"])}</span></th>'
+                   for run in runs)
+    for metric, kind in (("contract_passed", "contract"), ("check_passed", "check")):
+        cells: dict[str, dict[str, dict]] = defaultdict(dict)
+        for run in runs:
+            for row in ledger.figures[run["run_id"]]:
+                if row["metric"] == metric:
+                    cells[row["subject"]][run["run_id"]] = row
+
+        def order(subject: str, cells: dict[str, dict[str, dict]] = cells) -> tuple:
+            outcomes = [SEVERITY.get(_soda_outcome(cells[subject][run["run_id"]]), 2) if run["run_id"] in
+                        cells[subject] else 4 for run in runs]
+            return (min(outcomes), outcomes[0], subject)
+
+        rows = []
+        for subject in sorted(cells, key=order):
+            contract, _, check = subject.partition(" · ")
+            names = f"<td>{_text(contract)}</td>" + (f"<td>{_text(check)}</td>" if kind == "check" else "")
+            rows.append(f"<tr>{names}"
+                        + "".join(_outcome_cell(cells[subject].get(run["run_id"]), kind == "check") for run in runs)
+                        + "</tr>")
+        headers = "<th>contract</th>" + ("<th>check (column: name)</th>" if kind == "check" else "")
+        title = "Contracts" if kind == "contract" else "Checks: outcome and measured value"
+        parts.append(f"<h3>{title}</h3>")
+        parts.append(_table(f"soda-{kind}s", headers + head, "".join(rows))
+                     if rows else empty(f"no Soda {kind} recorded"))
+    return "".join(parts)
+
+
+def status_html(ledger: Ledger) -> str:
+    if not ledger.runs:
+        return '<p id="status">no run recorded yet: make run</p>'
+    last = ledger.runs[-1]
+    seconds = None if last["duration_s"] is None else f"{_fmt(_seconds(last['duration_s']))} s"  # running: none yet
+    text = " · ".join(_fmt(v) for v in (last["run_id"], last["environment"], last["status"], seconds, last["error"])
+                      if v)
+    return f'<p id="status" class="{html.escape(last["status"])}">{html.escape(text)}</p>'
+
+
 def render(data: dict) -> str:
-    # "</" would end the <script> element that carries the data: escape it in the JSON.
-    payload = json.dumps(data, default=str).replace("</", "<\\/")
-    page = (ASSETS / "report.html").read_text()
-    return (
-        page.replace("/*STYLE*/", (ASSETS / "report.css").read_text())
-        .replace("/*SCRIPT*/", (ASSETS / "report.js").read_text())
-        .replace("/*DATA*/", payload)
-        .replace("{{generated_at}}", html.escape(data["generated_at"]))
+    ledger = Ledger(data)
+    sections, drawn = [], []
+    for key, question, builders in QUESTIONS:
+        charts = [build(ledger) for build in builders]
+        drawn += charts
+        extra = f'<div id="soda">{soda_html(ledger)}</div>' if key == "quality" else ""
+        sections.append(f'<section class="question" id="{key}"><h2>{html.escape(question)}</h2>'
+                        f'<div class="charts">{"".join(chart_html(c) for c in charts)}</div>{extra}</section>')
+    # plotly.js once, inline, and the script that draws each chart with it (nothing in an empty ledger).
+    scripts = ""
+    if any(chart.figure is not None for chart in drawn):
+        scripts = (f'<script type="application/json" id="charts">{charts_json(drawn)}</script>'
+                   f"<script>{get_plotlyjs()}</script><script>{(ASSETS / 'report.js').read_text()}</script>")
+    page = string.Template((ASSETS / "report.html").read_text())
+    return page.substitute(
+        style=(ASSETS / "report.css").read_text(),
+        scripts=scripts,
+        generated_at=html.escape(data["generated_at"]),
+        status=status_html(ledger),
+        questions="".join(sections),
+        last_run=last_run_html(ledger),
+        runs=runs_html(ledger),
     )
 
 

@@ -1,19 +1,26 @@
-"""The health report opens in headless Chromium (Debian's `chromium`, which `make test`
-installs) without console errors, and its charts render.
+"""The health report in a real browser: Debian's headless Chromium through chromium-driver
+(Selenium, tests/browser.py; `make test` installs both as root), at a 1400 px wide window
+and a narrow 800 px one.
 
-The ledger is filled with synthetic runs (fast, and every chart has data); the report of
-a real run is covered by tests/test_ops_run.py. A page with a script error goes through
-the same checks to prove they catch one.
+Each chart must draw its marks and its legend with every series name whole, and no text
+(legend entries, titles, axis labels, table cells) may be clipped by its container or
+overlap another label; the page must raise no console error with every host name
+unresolvable (nothing fetched at view time). The ledger is filled with synthetic runs (fast,
+and every chart has data); the report of a real run is covered by tests/test_ops_run.py.
+Pages broken on purpose go through the same checks to prove they catch what they look for.
+Screenshots of both widths are kept under the test's tmp_path and copied to /tmp/report-shots/.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 import struct
 import subprocess
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -23,29 +30,21 @@ from local.postgres import LocalPostgres
 from orchestrate.project import PROJECT_ROOT
 from orchestrate.report import write_report
 from orchestrate.roles import prepare_warehouse
+from tests import browser
 from tests.conftest import connect, recreate_database
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DATABASE = "ops_report"
-CHARTS = ["chart-volumes", "chart-durations", "chart-checks", "chart-freshness", "chart-model", "chart-coverage"]
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium missing: make test installs it")
-
-
-def chromium(tmp_path: Path, page: Path, *mode: str) -> subprocess.CompletedProcess[str]:
-    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
-    profile.mkdir()
-    return subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", "--window-size=1400,2200",
-         "--virtual-time-budget=3000", *mode, page.as_uri()],
-        capture_output=True, text=True, timeout=120, check=False,
-    )
-
-
-def console_messages(stderr: str) -> list[str]:
-    # Chromium logs every console message and uncaught exception as ":CONSOLE(" / ":CONSOLE:".
-    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
+SHOTS = Path("/tmp/report-shots")
+WIDTHS = (1400, 800)
+CHARTS = ["chart-durations", "chart-freshness", "chart-volumes", "chart-rejected", "chart-quality", "chart-model",
+          "chart-users"]
+# The job's steps, long names included (the old hand-drawn legend cut "soda_verify_all" to "soda_ve…").
+STEPS = ["bookmark_guard", "tap_moovitamix_target_postgres", "dbt_postgres_freshness", "dbt_postgres_build",
+         "soda_verify_all", "recommender_run"]
+SOURCES = ["raw.tracks", "raw.users", "raw.listen_history"]
+FRESHNESS = [f"{source}: since last {what}" for source in sorted(SOURCES) for what in ("load", "update")]
+FAILED_DAY, FAILED_EARLY_DAY = 7, 4  # the Soda gate failed; the extract failed (no step after it)
+pytestmark = pytest.mark.skipif(browser.missing() is not None, reason=browser.missing() or "")
 
 
 def png_colours(path: Path) -> int:
@@ -61,89 +60,274 @@ def png_colours(path: Path) -> int:
     return len(set(zlib.decompress(idat)))
 
 
-def fill_ledger(connection: psycopg.Connection) -> None:
+def soda(outcome: str, measured: dict) -> tuple[float | None, str]:
+    """A Soda check's value and detail as orchestrate/figures.py stores them."""
+    value = {"PASSED": 1.0, "WARN": 0.5, "FAILED": 0.0}.get(outcome)
+    return value, f"{outcome} {json.dumps(measured)}"
+
+
+def fill_ledger(connection: psycopg.Connection, days: int = 10, failed_day: int | None = FAILED_DAY,
+                failed_early_day: int | None = FAILED_EARLY_DAY) -> None:
     connection.execute("drop schema if exists ops cascade")
     prepare_warehouse(connection)
     start = dt.datetime(2026, 11, 1, 6, tzinfo=dt.UTC)
-    for day in range(10):
+    for day in range(days):
         run_id = f"run-{day:02d}"
         started = start + dt.timedelta(days=day)
-        failed = day == 7
+        failed, early = day == failed_day, day == failed_early_day
+        failed_step = "soda_verify_all" if failed else STEPS[1] if early else None
+        ran = STEPS[: STEPS.index(failed_step) + 1] if failed_step else STEPS
+        duration = 40.0 if early else 150.0 + day
         connection.execute(
             "insert into ops.pipeline_runs values (%s, 'daily', 'dev', 'host', %s, %s, %s, %s, %s, %s, null)",
-            (run_id, started, started + dt.timedelta(seconds=150 + day), 150 + day,
-             "failed" if failed else "success", "soda_verify_all" if failed else None,
-             "soda:verify-all exited with code 1" if failed else None),
+            (run_id, started, started + dt.timedelta(seconds=duration), duration,
+             "failed" if failed_step else "success", failed_step,
+             f"{failed_step} exited with code 1" if failed_step else None),
         )
-        for index, step in enumerate(["extract_load", "dbt_build", "soda_verify_all", "recommender_run"], 1):
+        for index, step in enumerate(ran, 1):
+            status = "failed" if step == failed_step else "success"
             connection.execute(
-                "insert into ops.pipeline_steps values (%s, %s, %s, %s, %s, %s, %s, %s, %s, null)",
-                (run_id, index, step, step, started, started, 10.0 * index + day, "success", 0),
+                "insert into ops.pipeline_steps values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (run_id, index, step, step, started, started, 5.0 * index + day, status,
+                 1 if status == "failed" else 0, "exited with code 1" if status == "failed" else None),
             )
-        figures = [
-            ("warehouse", "raw.tracks", "rows", 1000 + 20 * day, None),
-            ("warehouse", "raw.users", "rows", 1000 + 10 * day, None),
-            ("warehouse", "raw.listen_history", "rows", 1000 + 10 * day, None),
-            ("warehouse", "raw.tracks", "latest_loaded_at", started.timestamp() - 60, None),
-            ("warehouse", "raw.tracks", "latest_updated_at", started.timestamp() - 7200, None),
-            ("dbt_build", "dbt", "tests_pass", 45, None),
-            ("soda_verify_all", "raw/tracks · Row count", "check_passed", 0.0 if failed else 1.0, "FAILED"),
-            ("soda_verify_all", "raw/tracks · Schema", "check_passed", 0.5, "WARN"),
-            ("recommender_run", "model", "ndcg_at_10", 0.19 + day / 1000, None),
-            ("recommender_run", "model", "popularity_ndcg_at_10", 0.04, None),
-            ("recommender_run", "model", "champion_ndcg_at_10", 0.19, None),
-            ("recommender_run", "model", "coverage", 0.4, None),
-        ]
+        figures: list[tuple[str, str, str, float | None, str | None]] = []
+        for source in SOURCES:
+            figures += [
+                ("warehouse", source, "rows", 1000 + 20 * day + len(source), None),
+                ("warehouse", source, "latest_loaded_at", started.timestamp() - 60 * (1 + len(source)), None),
+                ("warehouse", source, "latest_updated_at", started.timestamp() - 3600 * (2 + len(source)), None),
+                ("dbt_postgres_freshness", source, "freshness_warn_after_hours", 26.0, None),
+            ]
+        # The tap's own counts (its side stream of rejects included), then raw.rejected_records of the run.
+        rejects = 0 if early else day % 3  # listen_history's; the other streams reject none
+        for stream in ["listen_history"] if early else ["tracks", "users", "listen_history"]:
+            figures.append((STEPS[1], stream, "records_read", 500 if early else 1000, None))
+            figures.append((STEPS[1], stream, "rejected", rejects if stream == "listen_history" else 0, None))
+        figures.append((STEPS[1], "rejected_records", "records_read", rejects, None))
+        if rejects:
+            figures.append((STEPS[1], "listen_history", "rejected_records", rejects, None))
+        if not early:
+            figures += [
+                ("dbt_postgres_build", "dbt", "tests_pass", 45 - (day == 5), None),
+                ("dbt_postgres_build", "dbt", "tests_warn", float(day == 5), None),
+            ]
+            checks = {
+                "raw/tracks · Row count": soda("FAILED" if failed else "PASSED", {"row_count": 0 if failed else 1000}),
+                "raw/tracks · track_id: No missing values": soda("PASSED", {"missing_count": 0}),
+                "raw/users · Schema": soda("WARN", {"schema_events_count": 1}),
+                "raw/listen_history · New rejected records": soda("PASSED", {"rejected_count": day % 3}),
+                "raw/listen_history · Freshness": soda("NOT_EVALUATED", {}),
+            }
+            figures += [("soda_verify_all", name, "check_passed", *check) for name, check in checks.items()]
+            figures += [
+                ("soda_verify_all", "raw/tracks", "contract_passed", 0.0 if failed else 1.0,
+                 "FAILED" if failed else "PASSED"),
+                ("soda_verify_all", "raw/users", "contract_passed", 1.0, "PASSED_WITH_WARNINGS"),
+                ("soda_verify_all", "raw/listen_history", "contract_passed", 1.0, "PASSED"),
+            ]
+        if day >= 3:  # after 3 runs the supervisor sets a duration limit
+            connection.execute(
+                "insert into ops.pipeline_health values (%s, 'duration_s', '(end to end)', %s, 240, false, 'ok')",
+                (run_id, duration),
+            )
+        if not failed_step:
+            figures += [
+                ("recommender_run", "model", "ndcg_at_10", 0.19 + day / 1000, None),
+                ("recommender_run", "model", "popularity_ndcg_at_10", 0.04, None),
+                ("recommender_run", "model", "champion_ndcg_at_10", 0.19, None),
+                ("recommender_run", "model", "coverage", 0.4, None),
+                ("recommender_run", "model", "model_version", day, "promoted · above the champion"),
+            ]
+            connection.execute(
+                "insert into ops.pipeline_health values"
+                " (%s, 'users_scored_ratio', 'model', 1, 0.99, false, 'all'),"
+                " (%s, 'coverage', 'model', 0.4, 0.05, false, 'recommendations cover 40 %% of the catalogue')",
+                (run_id, run_id),
+            )
         connection.cursor().executemany(
             "insert into ops.pipeline_figures values (%s, %s, %s, %s, %s, %s)",
             [(run_id, *figure) for figure in figures],
         )
-        connection.execute(
-            "insert into ops.pipeline_health values (%s, 'users_scored_ratio', 'model', 1, 0.99, false, 'all')",
-            (run_id,),
-        )
+
+
+def make_report(server: LocalPostgres, directory: Path, database: str, **ledger: object) -> Path:
+    recreate_database(server, database)
+    with connect(server, database) as connection:
+        if ledger.pop("empty", False):
+            connection.execute("drop schema if exists ops cascade")  # a warehouse no run has written to
+        else:
+            fill_ledger(connection, **ledger)  # type: ignore[arg-type]
+        return write_report(connection, directory / "health.html")
 
 
 @pytest.fixture(scope="module")
 def report(postgres_server: LocalPostgres, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    recreate_database(postgres_server, DATABASE)
-    with connect(postgres_server, DATABASE) as connection:
-        fill_ledger(connection)
-        return write_report(connection, tmp_path_factory.mktemp("report") / "health.html")
+    return make_report(postgres_server, tmp_path_factory.mktemp("report"), DATABASE)
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[browser.WebDriver]:
+    with browser.chromium(WIDTHS[0]) as chromium:
+        yield chromium
+
+
+def keep(shot: Path) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, SHOTS / shot.name)
 
 
 def test_report_is_self_contained(report: Path) -> None:
     page = report.read_text()
-    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # no CDN, no remote asset
-    assert "<script>" in page and "/*SCRIPT*/" not in page and "/*DATA*/" not in page
+    markup = re.sub(r"<script\b[^>]*>.*?</script>", "<script></script>", page, flags=re.S)
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", markup)  # no CDN, no remote asset
+    assert "<script src" not in markup and "<link" not in markup
+    assert page.count("plotly.js v") == 1  # the library once, inline, not once per chart
+    assert not re.search(r"\$\{(style|scripts|generated_at|status|questions|last_run|runs)\}", page)
 
 
-def test_report_renders_in_chromium_without_console_errors(report: Path, tmp_path: Path) -> None:
-    dom = chromium(tmp_path, report, "--dump-dom")
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    assert console_messages(dom.stderr) == []
-    assert 'data-rendered="yes"' in dom.stdout
-    for chart in CHARTS:
-        svg = re.search(rf'<svg[^>]*data-chart="{chart}".*?</svg>', dom.stdout, re.S)
-        assert svg, f"{chart} not drawn"
-        assert 'class="series"' in svg[0], f"{chart} has no data series"
-    assert "soda:verify-all exited with code 1" in dom.stdout  # the runs table
-    screenshot = tmp_path / "report.png"
-    shot = chromium(tmp_path, report, f"--screenshot={screenshot}")
-    assert shot.returncode == 0 and screenshot.stat().st_size > 10_000
-    assert png_colours(screenshot) > 50
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_chart_draws_its_marks_and_whole_legend_without_clipping(
+        report: Path, driver: browser.WebDriver, tmp_path: Path, width: int) -> None:
+    browser.open_page(driver, report, width)
+    assert browser.console_errors(driver) == []
+    fetched = driver.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)")
+    assert [url for url in fetched if not url.startswith(("file:", "data:", "blob:"))] == []
+    found = browser.layout(driver)
+    assert abs(found["width"] - width) < 40
+    assert found["problems"] == []
+    charts = found["charts"]
+    assert sorted(charts) == sorted(CHARTS)
+    for chart, drawn in charts.items():
+        assert drawn["legend"] == drawn["series"], chart  # every series in the legend, each name whole
+        assert len(drawn["marks"]) == drawn["traces"] and all(drawn["marks"]), f"{chart} drew no mark: {drawn}"
+        assert drawn["x_type"] == "date" and any(re.search(r"Nov|2026", t) for t in drawn["x_ticks"]), drawn
+    assert charts["chart-durations"]["legend"][:7] == ["end to end", *STEPS]
+    assert charts["chart-durations"]["legend"][7:] == ["failed step", "end-to-end limit (OPS_DURATION_FACTOR x p95)"]
+    assert charts["chart-freshness"]["legend"][:6] == FRESHNESS
+    assert charts["chart-volumes"]["legend"] == sorted(SOURCES)
+    assert charts["chart-rejected"]["legend"] == ["listen_history", "tracks", "users"]
+    assert charts["chart-quality"]["legend"] == ["passed", "warned", "failed", "error / not evaluated"]
+    assert charts["chart-model"]["legend"] == ["model NDCG@10", "champion NDCG@10", "popularity baseline NDCG@10"]
+    assert charts["chart-users"]["legend"][:2] == ["users scored / users", "catalogue coverage"]
+    shot = browser.screenshot(driver, tmp_path / f"report-{width}px.png")
+    keep(shot)
+    assert png_colours(shot) > 50
 
 
-def test_the_checks_catch_a_broken_page(report: Path, tmp_path: Path) -> None:
+def test_a_run_that_failed_early_leaves_gaps_not_zeros(report: Path, driver: browser.WebDriver) -> None:
+    browser.open_page(driver, report, WIDTHS[0])
+    values = driver.execute_script(
+        "const y = (id, name) => document.getElementById(id).data.find((t) => t.name === name).y;"
+        "return {recommender: y('chart-durations', 'recommender_run'), tap: y('chart-durations', arguments[0]),"
+        " model: y('chart-model', 'model NDCG@10'), rejected: y('chart-rejected', 'listen_history')};", STEPS[1])
+    assert values["recommender"][FAILED_EARLY_DAY] is None and values["recommender"][FAILED_DAY] is None
+    assert values["tap"][FAILED_EARLY_DAY] is not None
+    assert values["model"][FAILED_EARLY_DAY] is None and values["model"][9] is not None
+    assert values["rejected"][FAILED_EARLY_DAY] == 0  # read, nothing rejected
+    assert values["rejected"][2] == 2
+
+
+def test_the_charts_have_tooltips_and_zoom(report: Path, driver: browser.WebDriver) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    browser.open_page(driver, report, WIDTHS[0])
+    chart = driver.find_element(By.ID, "chart-durations")
+    point = chart.find_elements(By.CSS_SELECTOR, ".scatterlayer .trace:first-child .points path")[-1]
+    ActionChains(driver).move_to_element(point).perform()
+    hover = driver.execute_script("return arguments[0].querySelector('.hoverlayer').textContent", chart)
+    assert "recommender_run" in hover and " s" in hover and "run-09" in hover, hover
+    area = chart.find_element(By.CSS_SELECTOR, ".nsewdrag")
+    before = driver.execute_script("return arguments[0]._fullLayout.xaxis.range.slice()", chart)
+    ActionChains(driver).move_to_element_with_offset(area, -area.size["width"] // 4, 0).click_and_hold() \
+        .move_by_offset(area.size["width"] // 3, 0).release().perform()
+    after = driver.execute_script("return arguments[0]._fullLayout.xaxis.range.slice()", chart)
+    assert after != before  # zoomed in on the runs
+
+
+def test_the_soda_section_lists_each_check_failures_first(report: Path, driver: browser.WebDriver) -> None:
+    browser.open_page(driver, report, WIDTHS[0])
+    rows = driver.execute_script(
+        "return [...document.querySelectorAll('#soda table.soda-checks tr')].slice(1)"
+        ".map((row) => [...row.cells].map((cell) => cell.innerText.trim()))")
+    headers = driver.execute_script(
+        "return [...document.querySelectorAll('#soda table.soda-checks th')].map((th) => th.innerText)")
+    assert len(headers) == 2 + 5 and "run-09" in headers[2] and "run-08" in headers[3]  # newest first
+    assert "run-04" not in " ".join(headers)  # failed before Soda: no column
+    names = [f"{row[0]} · {row[1]}" for row in rows]
+    assert names[0] == "raw/tracks · Row count"  # failed in run-07: first
+    assert names[1] == "raw/users · Schema"  # warned
+    assert len(names) == 5
+    failed = rows[0][next(i for i, h in enumerate(headers) if "run-07" in h)]
+    assert failed.startswith("FAILED") and "row_count = 0" in failed
+    assert rows[0][2].startswith("PASSED") and "row_count = 1000" in rows[0][2]
+    contracts = driver.execute_script(
+        "return [...document.querySelectorAll('#soda table.soda-contracts tr')].slice(1)"
+        ".map((row) => row.cells[0].innerText)")
+    assert contracts[0] == "raw/tracks"
+
+
+def test_the_tables_stay(report: Path, driver: browser.WebDriver) -> None:
+    browser.open_page(driver, report, WIDTHS[1])
+    text = driver.find_element("tag name", "body").text
+    assert "soda_verify_all exited with code 1" in text  # the runs table
+    assert "users_scored_ratio" in text  # the last run's thresholds
+    assert "recommender_run" in driver.execute_script("return document.querySelector('#last-run table').innerText")
+
+
+def test_the_checks_catch_a_broken_page(report: Path, driver: browser.WebDriver, tmp_path: Path) -> None:
+    """The old report's faults, made on purpose: each check names them."""
     broken = tmp_path / "broken.html"
-    broken.write_text(report.read_text().replace("render();", "render(); undefinedFunction();"))
-    dom = chromium(tmp_path, broken, "--dump-dom")
-    assert any("undefinedFunction" in message for message in console_messages(dom.stderr))
-    blank = tmp_path / "blank.html"
-    blank.write_text("<html><body></body></html>")
-    shot = tmp_path / "blank.png"
-    chromium(tmp_path, blank, f"--screenshot={shot}")
-    assert png_colours(shot) <= 50
+    broken.write_text(report.read_text().replace("</body>", "<script>undefinedFunction();</script></body>"))
+    browser.open_page(driver, broken, WIDTHS[0])
+    assert any("undefinedFunction" in message for message in browser.console_errors(driver))
+    driver.execute_script("""
+        const legend = document.querySelectorAll('#chart-durations .legendtext');
+        legend[5].textContent = 'soda_ve…';                                     // a name cut short
+        legend[2].closest('.traces').setAttribute('transform', 'translate(2000, 0)');  // out of the chart
+        document.querySelectorAll('#chart-model .scatterlayer path').forEach((p) => p.remove());  // no marks
+        const caption = document.querySelector('figure[data-chart="volumes"] figcaption');
+        caption.style.whiteSpace = 'nowrap'; caption.style.overflow = 'hidden';
+        caption.textContent = 'a caption far too long for its box '.repeat(20);
+    """)
+    found = browser.layout(driver)
+    problems = "\n".join(found["problems"])
+    assert f'chart-durations: text "{STEPS[1]}" clipped by its chart' in problems
+    assert f'legend text "{STEPS[1]}" clipped by the legend' in problems
+    assert 'figcaption "a caption far too long' in problems
+    durations = found["charts"]["chart-durations"]
+    assert durations["legend"] != durations["series"] and "soda_ve…" in durations["legend"]
+    assert not all(found["charts"]["chart-model"]["marks"])
+
+
+def test_an_empty_ledger_gives_a_page_that_says_so(postgres_server: LocalPostgres, driver: browser.WebDriver,
+                                                   tmp_path: Path) -> None:
+    page = make_report(postgres_server, tmp_path, "ops_report_empty", empty=True)
+    assert "plotly.js v" not in page.read_text()  # nothing to draw: no library either
+    for width in WIDTHS:
+        browser.open_page(driver, page, width)
+        assert browser.console_errors(driver) == []
+        found = browser.layout(driver)
+        assert found["problems"] == [] and found["charts"] == {}
+        notes = driver.execute_script("return [...document.querySelectorAll('figure.chart .empty')].length")
+        assert notes == len(CHARTS)
+        text = driver.find_element("tag name", "body").text
+        assert "no run recorded yet: make run" in text and "no Soda results yet" in text
+
+
+def test_a_last_run_that_failed_early(postgres_server: LocalPostgres, driver: browser.WebDriver,
+                                      tmp_path: Path) -> None:
+    page = make_report(postgres_server, tmp_path, "ops_report_early", days=3, failed_day=None, failed_early_day=2)
+    browser.open_page(driver, page, WIDTHS[1])
+    assert browser.console_errors(driver) == []
+    found = browser.layout(driver)
+    assert found["problems"] == []
+    assert all(all(chart["marks"]) for chart in found["charts"].values())
+    text = driver.find_element("tag name", "body").text
+    assert "The last run, run-02 (failed), has no Soda results" in text
+    steps = driver.execute_script("return document.querySelector('#last-run table').innerText")
+    assert STEPS[1] in steps and "recommender_run" not in steps
 
 
 def test_make_report_prints_the_path_last(postgres_server: LocalPostgres, report: Path, tmp_path: Path) -> None:
