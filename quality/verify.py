@@ -1,6 +1,6 @@
 """Verify Soda v4 data contracts, all in one Python process; verify_all.sh runs it.
 
-    python verify.py CONTRACT.yml [CONTRACT.yml ...]
+    usage: python verify.py CONTRACT.yml [CONTRACT.yml ...]
 
 `soda contract verify` takes one contract per call and spends ~2.5 s of CPU importing
 itself each time; this calls the same library function (`verify_contract`, what the CLI
@@ -17,6 +17,7 @@ included, comes from contract_variables.py.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import traceback
@@ -152,5 +153,11 @@ def print_summary(contracts: list[results.ContractRecord], written: Path) -> Non
     print(f"results: {written} (JUnit: {written.with_name(results.JUNIT_FILE)})", flush=True)
 
 
+def contract_paths(argv: list[str]) -> list[Path]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("contracts", nargs="+", type=Path, help="the contract files (verify_all.sh lists them)")
+    return [path.resolve() for path in parser.parse_args(argv).contracts]
+
+
 if __name__ == "__main__":
-    sys.exit(main([Path(arg).resolve() for arg in sys.argv[1:]]))
+    sys.exit(main(contract_paths(sys.argv[1:])))

@@ -29,6 +29,11 @@
 #            3 at least one contract could not be verified (connection, missing table,
 #              bad contract, soda not found...).
 set -u
+case "${1:-}" in -h | --help)
+    # This header, without its comment marks.
+    sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"
+    exit 0 ;;
+esac
 
 QUALITY_DIR=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
 

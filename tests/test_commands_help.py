@@ -39,6 +39,7 @@ def test_the_readme_tables_name_the_targets_make_help_lists() -> None:
 
 MELTANO_VENVS = PROJECT_ROOT / ".meltano"
 ML_PYTHON = MELTANO_VENVS / "utilities" / "recommender" / "venv" / "bin" / "python"
+SODA_PYTHON = MELTANO_VENVS / "utilities" / "soda" / "venv" / "bin" / "python"
 # Every command a person runs (what the Makefile's targets call, and the plugins' own):
 # each answers --help without starting anything.
 COMMANDS = [
@@ -54,6 +55,9 @@ COMMANDS = [
     [str(MELTANO_VENVS / "utilities" / "recommender" / "venv" / "bin" / "moovitamix-ml")],
     [str(MELTANO_VENVS / "utilities" / "bookmark-guard" / "venv" / "bin" / "bookmark-guard")],
     [str(MELTANO_VENVS / "extractors" / "tap-moovitamix" / "venv" / "bin" / "tap-moovitamix")],
+    [str(SODA_PYTHON), str(PROJECT_ROOT / "quality" / "verify.py")],
+    ["sh", str(PROJECT_ROOT / "quality" / "verify_all.sh")],
+    ["sh", str(PROJECT_ROOT / "quality" / "run_quality.sh")],
 ]
 
 

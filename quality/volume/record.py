@@ -1,23 +1,17 @@
 """Keep quality.volume_history, the memory behind the contracts' volume checks (the table
 and its function: orchestrate/migrations/quality.sql).
 
-    python record.py record DATASET=ACCEPTED ...    store each DATASET's row count now; ACCEPTED
-                                                    is true when its contract passed, else false
-
-verify_all.sh runs it with the Python of the soda venv (soda-postgres brings psycopg), so
-it needs nothing else installed. Connection: the WAREHOUSE_* variables, as datasource.yml.
+verify.py records each verified dataset's row count with whether its contract passed. It
+runs in the soda venv (soda-postgres brings psycopg), so this needs nothing else
+installed. Connection: the WAREHOUSE_* variables, as datasource.yml.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import sys
 
 import psycopg
 from psycopg import sql
-
-OUTCOME = r"\w+\.\w+=(true|false)"
 
 
 def connect() -> psycopg.Connection:
@@ -46,16 +40,3 @@ def record(outcomes: dict[str, bool]) -> None:
                 " values (%s, %s, %s, %s)",
                 (dataset, rows, accepted, os.environ.get("MELTANO_RUN_ID")),
             )
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) > 2 and argv[1] == "record" and all(re.fullmatch(OUTCOME, a) for a in argv[2:]):
-        record({a.split("=")[0]: a.endswith("=true") for a in argv[2:]})
-    else:
-        print(__doc__, file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
