@@ -15,7 +15,12 @@ asks, over the last REPORT_RUNS runs (default 60):
 - is the model better than popularity: NDCG@10 of the model, the champion and popularity;
 - are users served: share of users scored and catalogue coverage against their floors;
 
-then the last run's steps, thresholds and figures, and every run.
+then the data, what a data scientist reads before trusting the model, from the small dbt marts
+that profile it (marts.profile_*, marts.daily_volumes; never the listens themselves): listens
+and listeners per load day, the share of listens in the listener's favourite genre, users by
+history length, new users and tracks per day, the top genres and artists. A mart dbt has not
+built yet (or built in an older shape) is a chart that says "no data yet". Then the last run's
+steps, thresholds and figures, and every run.
 """
 
 from __future__ import annotations
@@ -46,6 +51,9 @@ from orchestrate.summary import connect_warehouse
 ASSETS = Path(__file__).with_name("report_assets")
 REPORT_DIR = PROJECT_ROOT / "reports"
 SODA_RUNS = 5  # the Soda section's columns: the last runs that have Soda results
+PROFILE_DAYS = 365  # the data section's charts per load day: the last days of the profile
+TOP = 10  # top genres, top artists
+LABEL_CHARS = 28  # a longer genre or artist name is shortened on its chart's axis
 CHART_HEIGHT = 420
 PLOT_CONFIG = {"responsive": True, "displaylogo": False}
 OUTCOME_COLOURS = {"passed": "#2ca02c", "warned": "#ff7f0e", "failed": "#d62728", "error / not evaluated": "#7f7f7f"}
@@ -94,7 +102,60 @@ def report_data(connection: psycopg.Connection) -> dict:
         "steps": steps,
         "figures": figures,
         "health": health,
+        "profile": profile_data(connection),
     }
+
+
+# The data section's queries: each reads one small mart that dbt keeps (transform/models/marts/
+# profile/, daily_volumes), never the listens themselves. Per-day tables: their last PROFILE_DAYS days.
+PROFILE_QUERIES = {
+    "daily": (
+        "marts.profile_daily_listens",
+        "select load_date, listens, listeners, catalogued_listens, favourite_genre_listens"
+        " from marts.profile_daily_listens"
+        " where load_date > (select max(load_date) from marts.profile_daily_listens) - %(days)s::integer"
+        " order by load_date",
+    ),
+    "genres": (
+        "marts.profile_daily_genre_listens",
+        "select genre, sum(listens)::bigint as listens, (sum(sum(listens)) over ())::bigint as total"
+        " from marts.profile_daily_genre_listens group by genre order by listens desc, genre limit %(top)s",
+    ),
+    "artists": (
+        "marts.profile_artist_listens",
+        "select artist, listens, (sum(listens) over ())::bigint as total"
+        " from marts.profile_artist_listens order by listens desc, artist limit %(top)s",
+    ),
+    "history": (
+        "marts.profile_history_lengths",
+        "select min_length, max_length, users from marts.profile_history_lengths order by min_length",
+    ),
+    "arrivals": (
+        "marts.daily_volumes",
+        "select load_date, entity, new_count from marts.daily_volumes"
+        " where entity in ('users', 'tracks')"
+        " and load_date > (select max(load_date) from marts.daily_volumes) - %(days)s::integer"
+        " order by load_date, entity",
+    ),
+}
+
+
+def profile_data(connection: psycopg.Connection) -> dict[str, list[dict] | None]:
+    """Each of the data section's tables' rows; None for a table this warehouse does not have
+    (dbt has not built it yet) or has in another shape (built by an older version)."""
+    found: dict[str, list[dict] | None] = {}
+    for key, (table_name, query) in PROFILE_QUERIES.items():
+        found[key] = None
+        if connection.execute("select to_regclass(%s)", (table_name,)).fetchone()[0] is None:
+            continue
+        try:
+            with connection.transaction(), connection.cursor() as cursor:
+                cursor.execute(query, {"days": PROFILE_DAYS, "top": TOP})
+                names = [column.name for column in cursor.description]
+                found[key] = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        except (psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedTable, psycopg.errors.DatatypeMismatch):
+            continue
+    return found
 
 
 class Ledger:
@@ -159,23 +220,30 @@ class Chart:
     height: int = CHART_HEIGHT
 
 
-def _layout(figure: go.Figure, ledger: Ledger, y_title: str, rows: int = 1, **yaxis: object) -> go.Figure:
+def _base(figure: go.Figure, rows: int = 1, hovermode: str = "x unified") -> go.Figure:
     figure.update_layout(
         template="plotly_white",
         font={"family": "system-ui, sans-serif", "size": 12},
         margin={"l": 10, "r": 10, "t": 10 if rows == 1 else 36, "b": 10},
-        hovermode="x unified",
+        hovermode=hovermode,
         showlegend=True,
         # Below the plot, wrapping onto as many rows as the names need: every name whole.
         legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0, "xanchor": "left",
                 "font": {"size": 12}},
     )
-    figure.update_xaxes(type="date", hoverformat="%Y-%m-%d %H:%M UTC", automargin=True)
-    if len(set(ledger.x)) == 1:  # one run: a day either side, not plotly's milliseconds around it
-        only = dt.datetime.fromisoformat(ledger.x[0])
+    return figure
+
+
+def _layout(figure: go.Figure, x: list[str], y_title: str, rows: int = 1, x_title: str = "run start (UTC)",
+            hoverformat: str = "%Y-%m-%d %H:%M UTC", **yaxis: object) -> go.Figure:
+    """A chart over time: dates on x (these x values: runs or load days), the legend below."""
+    _base(figure, rows)
+    figure.update_xaxes(type="date", hoverformat=hoverformat, automargin=True)
+    if len(set(x)) == 1:  # one run or day: a day either side, not plotly's milliseconds around it
+        only = dt.datetime.fromisoformat(x[0])
         figure.update_xaxes(range=[str(only - dt.timedelta(days=1)), str(only + dt.timedelta(days=1))])
     bottom = figure.layout[f"xaxis{rows}" if rows > 1 else "xaxis"]  # the lowest plot's axis carries the title
-    bottom.title = {"text": "run start (UTC)"}
+    bottom.title = {"text": x_title}
     figure.update_yaxes(title={"text": y_title}, rangemode="tozero", automargin=True, **yaxis)
     return figure
 
@@ -198,7 +266,7 @@ def _lines(ledger: Ledger, y_title: str, traces: list[go.Scatter], **yaxis: obje
     """The figure of these series, or None when none has a value (a limit alone is no data)."""
     if not any(_present(trace.y) for trace in traces if trace.line.dash is None):
         return None
-    return _layout(go.Figure([trace for trace in traces if _present(trace.y)]), ledger, y_title, **yaxis)
+    return _layout(go.Figure([trace for trace in traces if _present(trace.y)]), ledger.x, y_title, **yaxis)
 
 
 def durations_chart(ledger: Ledger) -> Chart:
@@ -312,7 +380,7 @@ def quality_chart(ledger: Ledger) -> Chart:
             ), row=row, col=1)
             shown.add(outcome)
     figure.update_layout(barmode="stack", legend_traceorder="normal")
-    _layout(figure, ledger, "count", rows=2)
+    _layout(figure, ledger.x, "count", rows=2)
     # The legend in the outcomes' order, whichever tool drew each first.
     for trace in figure.data:
         trace.legendrank = list(OUTCOME_COLOURS).index(trace.name)
@@ -354,6 +422,172 @@ QUESTIONS = [
     ("model", "Is the model better than popularity?", [model_chart]),
     ("served", "Are users served?", [users_chart]),
 ]
+
+
+# --- the data: what the model learns from (the dbt profile marts) --------------------------
+
+DAY_AXIS = {"x_title": "load day (UTC)", "hoverformat": "%Y-%m-%d"}
+
+
+def _day(value: dt.date | str) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)[:10]
+
+
+def _share(part: float | None, whole: float | None) -> float | None:
+    return None if part is None or not whole else part / whole
+
+
+def listens_chart(daily: list[dict] | None) -> Chart:
+    title = "Listens and listeners per load day (listens first seen that day)"
+    if not daily:
+        return Chart("listens", title, None)
+    x = [_day(row["load_date"]) for row in daily]
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    figure.add_trace(go.Scatter(x=x, y=[row["listens"] for row in daily], name="listens", mode="lines+markers",
+                                line={"width": 3}, hovertemplate="%{y:,.0f}"), secondary_y=False)
+    figure.add_trace(go.Scatter(x=x, y=[row["catalogued_listens"] for row in daily],
+                                name="listens of catalogued tracks", mode="lines+markers",
+                                hovertemplate="%{y:,.0f}"), secondary_y=False)
+    figure.add_trace(go.Scatter(x=x, y=[row["listeners"] for row in daily], name="listeners (right axis)",
+                                mode="lines+markers", line={"dash": "dot"}, hovertemplate="%{y:,.0f}"),
+                     secondary_y=True)
+    _layout(figure, x, "listens", **DAY_AXIS)
+    # Its own round ticks (plotly.js syncs an overlaying axis' ticks to the left one's by default).
+    figure.update_yaxes(title={"text": "listeners"}, showgrid=False, tickmode="auto", secondary_y=True)
+    return Chart("listens", title, figure)
+
+
+FAVOURITE_TITLE = "Share of listens in the listener's favourite genre, per load day"
+
+
+def favourite_chart(daily: list[dict] | None) -> Chart:
+    if not daily:
+        return Chart("favourite", FAVOURITE_TITLE, None)
+    x = [_day(row["load_date"]) for row in daily]
+    share = go.Scatter(
+        x=x, y=[_share(row["favourite_genre_listens"], row["listens"]) for row in daily],
+        name="favourite-genre listens / listens", mode="lines+markers", line={"width": 3, "color": "#6a3d9a"},
+        customdata=[[row["favourite_genre_listens"], row["listens"]] for row in daily],
+        hovertemplate="%{y:.1%} (%{customdata[0]:,} of %{customdata[1]:,} listens)")
+    catalogued = go.Scatter(
+        x=x, y=[_share(row["catalogued_listens"], row["listens"]) for row in daily],
+        name="catalogued-track listens / listens", mode="lines+markers", line={"dash": "dot", "color": "#8a93a3"},
+        hovertemplate="%{y:.1%}")
+    figure = go.Figure([trace for trace in (share, catalogued) if _present(trace.y)])
+    if not figure.data:
+        return Chart("favourite", FAVOURITE_TITLE, None)
+    return Chart("favourite", FAVOURITE_TITLE,
+                 _layout(figure, x, "share of the day's listens", tickformat=".0%", **DAY_AXIS))
+
+
+def _bars(figure: go.Figure, x_title: str, y_title: str, horizontal: bool = False) -> go.Figure:
+    """A chart of categories: bars, the categories' axis as the data gives them (top first)."""
+    _base(figure, hovermode="closest")
+    figure.update_xaxes(title={"text": x_title}, automargin=True)
+    figure.update_yaxes(title={"text": y_title}, automargin=True)
+    if horizontal:
+        figure.update_layout(margin_t=34)  # the top bar clear of the mode bar
+        figure.update_xaxes(rangemode="tozero")
+        figure.update_yaxes(type="category", autorange="reversed")
+    else:
+        figure.update_xaxes(type="category")
+        figure.update_yaxes(rangemode="tozero")
+    return figure
+
+
+def history_chart(history: list[dict] | None) -> Chart:
+    title = "Users by listen-history length (current histories, tracks per user)"
+    if not history or not any(row["users"] for row in history):
+        return Chart("history", title, None)
+    labels = [f"{row['min_length']}\u2013{row['max_length']}" if row["max_length"] is not None  # "0 to 9", en dash
+              else f"{row['min_length']}+" for row in history]
+    total = sum(row["users"] for row in history)
+    figure = go.Figure(go.Bar(
+        x=labels, y=[row["users"] for row in history], name="users", marker_color="#1f77b4",
+        customdata=[row["users"] / total for row in history],
+        hovertemplate="%{x} tracks: %{y:,} users (%{customdata:.1%})<extra></extra>"))
+    return Chart("history", title, _bars(figure, "tracks in the user's history", "users"))
+
+
+def _top_chart(key: str, title: str, rows: list[dict] | None, name_column: str, what: str,
+               colour: str) -> Chart:
+    if not rows:
+        return Chart(key, title, None)
+    names = [str(row[name_column]) for row in rows]
+    figure = go.Figure(go.Bar(
+        y=names, x=[row["listens"] for row in rows], orientation="h",
+        name=f"listens per {what}", marker_color=colour,
+        customdata=[[name, _share(row["listens"], row["total"])] for name, row in zip(names, rows, strict=True)],
+        hovertemplate="%{customdata[0]}: %{x:,} listens (%{customdata[1]:.1%} of all)<extra></extra>"))
+    _bars(figure, "listens", what, horizontal=True)
+    # A long name shortened on its axis (whole in its tooltip): the bars keep their width.
+    figure.update_yaxes(tickvals=names, ticktext=[_short(name) for name in names])
+    return Chart(key, title, figure, 120 + 34 * len(rows))
+
+
+def _short(name: str, most: int = LABEL_CHARS) -> str:
+    return name if len(name) <= most else name[: most - 1].rstrip() + "\u2026"
+
+
+def genres_chart(genres: list[dict] | None) -> Chart:
+    return _top_chart("genres", f"Top {TOP} genres: listens of catalogued tracks, all load days", genres,
+                      "genre", "genre", "#2ca02c")
+
+
+def artists_chart(artists: list[dict] | None) -> Chart:
+    return _top_chart("artists", f"Top {TOP} artists: listens of catalogued tracks, running total", artists,
+                      "artist", "artist", "#ff7f0e")
+
+
+def arrivals_chart(arrivals: list[dict] | None) -> Chart:
+    title = "New users and new tracks per load day (ids seen for the first time)"
+    if not arrivals:
+        return Chart("arrivals", title, None)
+    x = sorted({_day(row["load_date"]) for row in arrivals})
+    traces = []
+    for entity, colour in (("users", "#1f77b4"), ("tracks", "#d62728")):
+        counts = {_day(row["load_date"]): row["new_count"] for row in arrivals if row["entity"] == entity}
+        traces.append(go.Scatter(x=x, y=[counts.get(day) for day in x], name=f"new {entity}", mode="lines+markers",
+                                 line={"color": colour}, connectgaps=False, hovertemplate="%{y:,}"))
+    return Chart("arrivals", title,
+                 _layout(go.Figure([t for t in traces if _present(t.y)]), x, "new ids", **DAY_AXIS))
+
+
+def profile_headline(daily: list[dict] | None) -> str:
+    """The line a data scientist reads first: the last load day and its favourite-genre share."""
+    if not daily:
+        return empty("no data profile yet: dbt builds marts.profile_* in the next run's dbt_postgres_build")
+    last = daily[-1]
+    share = _share(last["favourite_genre_listens"], last["listens"])
+    listens = sum(row["listens"] for row in daily)
+    overall = _share(sum(row["favourite_genre_listens"] for row in daily), listens)
+    parts = [f"Last load day {_day(last['load_date'])}: {last['listens']:,} listens from "
+             f"{last['listeners']:,} listeners"]
+    if share is not None:
+        parts.append(f"{share:.1%} of them in the listener's favourite genre")
+    if overall is not None and len(daily) > 1:
+        parts.append(f"{overall:.1%} over the {len(daily)} load days shown")
+    return f'<p class="headline" id="data-headline">{html.escape("; ".join(parts))}.</p>'
+
+
+def data_charts(profile: dict[str, list[dict] | None]) -> list[Chart]:
+    return [
+        listens_chart(profile.get("daily")),
+        favourite_chart(profile.get("daily")),
+        history_chart(profile.get("history")),
+        arrivals_chart(profile.get("arrivals")),
+        genres_chart(profile.get("genres")),
+        artists_chart(profile.get("artists")),
+    ]
+
+
+def data_html(profile: dict[str, list[dict] | None], charts: list[Chart]) -> str:
+    return ('<section class="question" id="data"><h2>The data: what the model learns from</h2>'
+            '<p class="note">From the dbt profile marts (marts.profile_daily_listens, profile_daily_genre_listens,'
+            " profile_artist_listens, profile_history_lengths, daily_volumes), each built incrementally by the"
+            " run's dbt_postgres_build.</p>"
+            f'{profile_headline(profile.get("daily"))}'
+            f'<div class="charts">{"".join(chart_html(c) for c in charts)}</div></section>')
 
 
 def chart_html(chart: Chart) -> str:
@@ -528,6 +762,9 @@ def render(data: dict) -> str:
         extra = f'<div id="soda">{soda_html(ledger)}</div>' if key == "quality" else ""
         sections.append(f'<section class="question" id="{key}"><h2>{html.escape(question)}</h2>'
                         f'<div class="charts">{"".join(chart_html(c) for c in charts)}</div>{extra}</section>')
+    profile = data.get("profile") or {}
+    profile_charts = data_charts(profile)
+    drawn += profile_charts
     # plotly.js once, inline, and the script that draws each chart with it (nothing in an empty ledger).
     scripts = ""
     if any(chart.figure is not None for chart in drawn):
@@ -540,6 +777,7 @@ def render(data: dict) -> str:
         generated_at=html.escape(data["generated_at"]),
         status=status_html(ledger),
         questions="".join(sections),
+        data=data_html(profile, profile_charts),
         last_run=last_run_html(ledger),
         runs=runs_html(ledger),
     )

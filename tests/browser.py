@@ -145,6 +145,7 @@ for (const gd of document.querySelectorAll(".js-plotly-plot")) {
     marks,
     x_type: gd._fullLayout.xaxis.type,
     x_ticks: [...gd.querySelectorAll(".xtick text, .x2tick text")].filter(shown).map((node) => node.textContent),
+    y_ticks: [...gd.querySelectorAll(".ytick text")].filter(shown).map((node) => node.textContent),
   };
 }
 for (const node of document.querySelectorAll("h1, h2, h3, figcaption, p, th, td, summary, div.table")) {
@@ -160,5 +161,5 @@ return {problems, charts, width: window.innerWidth};
 
 
 def layout(driver: WebDriver) -> dict:
-    """{problems: [...], charts: {id: {legend, series, traces, marks, x_type, x_ticks}}, width}."""
+    """{problems: [...], charts: {id: {legend, series, traces, marks, x_type, x_ticks, y_ticks}}, width}."""
     return driver.execute_script(LAYOUT)

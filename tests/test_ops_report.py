@@ -5,8 +5,10 @@ and a narrow 800 px one.
 Each chart must draw its marks and its legend with every series name whole, and no text
 (legend entries, titles, axis labels, table cells) may be clipped by its container or
 overlap another label; the page must raise no console error with every host name
-unresolvable (nothing fetched at view time). The ledger is filled with synthetic runs (fast,
-and every chart has data); the report of a real run is covered by tests/test_ops_run.py.
+unresolvable (nothing fetched at view time). The ledger is filled with synthetic runs and the
+dbt profile marts (marts.profile_*, marts.daily_volumes) with synthetic days (fast, and every
+chart has data); a warehouse without those marts gets "no data yet" in the data section. The
+report of a real run is covered by tests/test_ops_run.py.
 Pages broken on purpose go through the same checks to prove they catch what they look for.
 Screenshots of both widths are kept under the test's tmp_path and copied to /tmp/report-shots/.
 """
@@ -38,6 +40,15 @@ SHOTS = Path("/tmp/report-shots")
 WIDTHS = (1400, 800)
 CHARTS = ["chart-durations", "chart-freshness", "chart-volumes", "chart-rejected", "chart-quality", "chart-model",
           "chart-users"]
+# The data section's charts, from the dbt profile marts; those over load days have a date axis.
+DATA_CHARTS = ["chart-listens", "chart-favourite", "chart-history", "chart-arrivals", "chart-genres", "chart-artists"]
+DAY_CHARTS = {"chart-listens", "chart-favourite", "chart-arrivals"}
+PROFILE_DAYS = 10
+# 12 genres and 14 artists: the top-10 cut leaves the last ones out. Listens fall with the index.
+GENRES = ["Rock", "Pop", "Jazz", "Hip-Hop", "Classical", "Electronic", "Folk", "Reggae", "Blues", "Country",
+          "Metal", "Soul"]
+ARTISTS = ["Orchestre Philharmonique de la Radio Nationale (Live Recordings)", *(f"Artist {n:02d}" for n in range(13))]
+HISTORY_LABELS = ["0\u20139", "10\u201324", "25\u201349", "50\u201399", "100\u2013199", "200+"]
 # The job's steps, long names included (the old hand-drawn legend cut "soda_verify_all" to "soda_ve…").
 STEPS = ["bookmark_guard", "tap_moovitamix_target_postgres", "dbt_postgres_freshness", "dbt_postgres_build",
          "soda_verify_all", "recommender_run"]
@@ -151,13 +162,59 @@ def fill_ledger(connection: psycopg.Connection, days: int = 10, failed_day: int 
         )
 
 
-def make_report(server: LocalPostgres, directory: Path, database: str, **ledger: object) -> Path:
+PROFILE_TABLES = {
+    "profile_daily_listens": "load_date date primary key, listens bigint not null, listeners bigint not null,"
+                             " catalogued_listens bigint not null, favourite_genre_listens bigint not null",
+    "profile_daily_genre_listens": "load_date date not null, genre text not null, listens bigint not null,"
+                                   " primary key (load_date, genre)",
+    "profile_artist_listens": "artist text primary key, listens bigint not null, counted_through timestamptz not null",
+    "profile_history_lengths": "min_length integer primary key, max_length integer, users bigint not null",
+    "daily_volumes": "load_date date not null, entity text not null, row_count bigint not null,"
+                     " new_count bigint not null, updated_count bigint not null, conflicting_count bigint not null,"
+                     " primary key (load_date, entity)",
+}
+
+
+def fill_profile(connection: psycopg.Connection, days: int = PROFILE_DAYS) -> None:
+    """The dbt profile marts as dbt leaves them (transform/models/marts/profile/, daily_volumes)."""
+    connection.execute("create schema if not exists marts")
+    for name, columns in PROFILE_TABLES.items():
+        connection.execute(f"drop table if exists marts.{name}")
+        connection.execute(f"create table marts.{name} ({columns})")
+    first = dt.date(2026, 11, 1)
+    cursor = connection.cursor()
+    cursor.executemany(
+        "insert into marts.profile_daily_listens values (%s, %s, %s, %s, %s)",
+        [(first + dt.timedelta(days=day), 10_000 + 500 * day, 800 + 10 * day, 9_500 + 450 * day,
+          3_000 + 300 * day) for day in range(days)])
+    cursor.executemany(
+        "insert into marts.profile_daily_genre_listens values (%s, %s, %s)",
+        [(first + dt.timedelta(days=day), genre, 1_000 - 70 * rank + day)
+         for day in range(days) for rank, genre in enumerate(GENRES)])
+    counted_through = dt.datetime(2026, 11, days, 6, tzinfo=dt.UTC)
+    cursor.executemany(
+        "insert into marts.profile_artist_listens values (%s, %s, %s)",
+        [(artist, 5_000 - 300 * rank, counted_through) for rank, artist in enumerate(ARTISTS)])
+    cursor.executemany(
+        "insert into marts.profile_history_lengths values (%s, %s, %s)",
+        [(0, 9, 120), (10, 24, 340), (25, 49, 410), (50, 99, 95), (100, 199, 0), (200, None, 12)])
+    volumes = []
+    for day in range(days):
+        for entity, new in (("tracks", 200 - 15 * day), ("users", 80 + 3 * day), ("listen_history", 60)):
+            volumes.append((first + dt.timedelta(days=day), entity, 1_000 + 100 * day, new, day % 4, 0))
+    cursor.executemany("insert into marts.daily_volumes values (%s, %s, %s, %s, %s, %s)", volumes)
+
+
+def make_report(server: LocalPostgres, directory: Path, database: str, profile: bool = True,
+                **ledger: object) -> Path:
     recreate_database(server, database)
     with connect(server, database) as connection:
         if ledger.pop("empty", False):
             connection.execute("drop schema if exists ops cascade")  # a warehouse no run has written to
         else:
             fill_ledger(connection, **ledger)  # type: ignore[arg-type]
+            if profile:
+                fill_profile(connection)
         return write_report(connection, directory / "health.html")
 
 
@@ -183,7 +240,7 @@ def test_report_is_self_contained(report: Path) -> None:
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", markup)  # no CDN, no remote asset
     assert "<script src" not in markup and "<link" not in markup
     assert page.count("plotly.js v") == 1  # the library once, inline, not once per chart
-    assert not re.search(r"\$\{(style|scripts|generated_at|status|questions|last_run|runs)\}", page)
+    assert not re.search(r"\$\{(style|scripts|generated_at|status|questions|data|last_run|runs)\}", page)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -197,11 +254,12 @@ def test_every_chart_draws_its_marks_and_whole_legend_without_clipping(
     assert abs(found["width"] - width) < 40
     assert found["problems"] == []
     charts = found["charts"]
-    assert sorted(charts) == sorted(CHARTS)
+    assert sorted(charts) == sorted(CHARTS + DATA_CHARTS)
     for chart, drawn in charts.items():
         assert drawn["legend"] == drawn["series"], chart  # every series in the legend, each name whole
         assert len(drawn["marks"]) == drawn["traces"] and all(drawn["marks"]), f"{chart} drew no mark: {drawn}"
-        assert drawn["x_type"] == "date" and any(re.search(r"Nov|2026", t) for t in drawn["x_ticks"]), drawn
+        if chart in CHARTS or chart in DAY_CHARTS:
+            assert drawn["x_type"] == "date" and any(re.search(r"Nov|2026", t) for t in drawn["x_ticks"]), drawn
     assert charts["chart-durations"]["legend"][:7] == ["end to end", *STEPS]
     assert charts["chart-durations"]["legend"][7:] == ["failed step", "end-to-end limit (OPS_DURATION_FACTOR x p95)"]
     assert charts["chart-freshness"]["legend"][:6] == FRESHNESS
@@ -210,6 +268,19 @@ def test_every_chart_draws_its_marks_and_whole_legend_without_clipping(
     assert charts["chart-quality"]["legend"] == ["passed", "warned", "failed", "error / not evaluated"]
     assert charts["chart-model"]["legend"] == ["model NDCG@10", "champion NDCG@10", "popularity baseline NDCG@10"]
     assert charts["chart-users"]["legend"][:2] == ["users scored / users", "catalogue coverage"]
+    # The data section, after the pipeline's charts.
+    assert charts["chart-listens"]["legend"] == ["listens", "listens of catalogued tracks", "listeners (right axis)"]
+    assert charts["chart-favourite"]["legend"][0] == "favourite-genre listens / listens"
+    assert charts["chart-favourite"]["y_ticks"][-1].endswith("%")
+    assert charts["chart-arrivals"]["legend"] == ["new users", "new tracks"]
+    assert charts["chart-history"]["x_type"] == "category" and charts["chart-history"]["x_ticks"] == HISTORY_LABELS
+    assert charts["chart-genres"]["y_ticks"] == GENRES[:10]  # the top 10, the most listened first
+    artists = charts["chart-artists"]["y_ticks"]
+    assert len(artists) == 10 and artists[1:] == ARTISTS[1:10]
+    assert artists[0].endswith("\u2026") and ARTISTS[0].startswith(artists[0][:-1])  # shortened on the axis only
+    order = driver.execute_script(
+        "return [...document.querySelectorAll('section')].map((s) => s.id)")
+    assert order.index("data") == order.index("served") + 1
     shot = browser.screenshot(driver, tmp_path / f"report-{width}px.png")
     keep(shot)
     assert png_colours(shot) > 50
@@ -244,6 +315,38 @@ def test_the_charts_have_tooltips_and_zoom(report: Path, driver: browser.WebDriv
         .move_by_offset(area.size["width"] // 3, 0).release().perform()
     after = driver.execute_script("return arguments[0]._fullLayout.xaxis.range.slice()", chart)
     assert after != before  # zoomed in on the runs
+
+
+def test_the_data_section_reads_the_profile(report: Path, driver: browser.WebDriver) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    browser.open_page(driver, report, WIDTHS[0])
+    last = PROFILE_DAYS - 1
+    headline = driver.find_element(By.ID, "data-headline").text
+    share = (3_000 + 300 * last) / (10_000 + 500 * last)
+    assert f"Last load day 2026-11-{PROFILE_DAYS:02d}: {10_000 + 500 * last:,} listens" in headline, headline
+    assert f"{share:.1%} of them in the listener's favourite genre" in headline, headline
+    values = driver.execute_script(
+        "const trace = (id, i) => document.getElementById(id).data[i];"
+        "return {share: trace('chart-favourite', 0).y, days: trace('chart-listens', 0).x,"
+        " users: trace('chart-arrivals', 0).y, genres: trace('chart-genres', 0).x,"
+        " history: trace('chart-history', 0).y};")
+    assert values["share"][-1] == pytest.approx(share)
+    assert values["days"][0] == "2026-11-01" and len(values["days"]) == PROFILE_DAYS
+    assert values["users"] == [80 + 3 * day for day in range(PROFILE_DAYS)]  # daily_volumes' new_count
+    assert values["genres"][0] == sum(1_000 + day for day in range(PROFILE_DAYS))  # summed over the days
+    assert values["history"] == [120, 340, 410, 95, 0, 12]
+    chart = driver.find_element(By.ID, "chart-favourite")
+    point = chart.find_elements(By.CSS_SELECTOR, ".scatterlayer .trace:first-child .points path")[-1]
+    ActionChains(driver).move_to_element(point).perform()
+    hover = driver.execute_script("return arguments[0].querySelector('.hoverlayer').textContent", chart)
+    assert f"{share:.1%}" in hover and "listens" in hover, hover
+    chart = driver.find_element(By.ID, "chart-artists")
+    bar = chart.find_elements(By.CSS_SELECTOR, ".barlayer .point path")[0]
+    ActionChains(driver).move_to_element(bar).perform()
+    hover = driver.execute_script("return arguments[0].querySelector('.hoverlayer').textContent", chart)
+    assert ARTISTS[0] in hover and "of all" in hover, hover  # the whole name in the tooltip
 
 
 def test_the_soda_section_lists_each_check_failures_first(report: Path, driver: browser.WebDriver) -> None:
@@ -311,9 +414,39 @@ def test_an_empty_ledger_gives_a_page_that_says_so(postgres_server: LocalPostgre
         found = browser.layout(driver)
         assert found["problems"] == [] and found["charts"] == {}
         notes = driver.execute_script("return [...document.querySelectorAll('figure.chart .empty')].length")
-        assert notes == len(CHARTS)
+        assert notes == len(CHARTS) + len(DATA_CHARTS)
         text = driver.find_element("tag name", "body").text
         assert "no run recorded yet: make run" in text and "no Soda results yet" in text
+        assert "no data profile yet" in text
+
+
+def test_a_warehouse_without_the_profile_marts(postgres_server: LocalPostgres, driver: browser.WebDriver,
+                                              tmp_path: Path) -> None:
+    """dbt has not built the profile yet (an older warehouse): daily_volumes only, and an older
+    profile_history_lengths without max_length. The data section says "no data yet" per chart."""
+    database = "ops_report_no_profile"
+    recreate_database(postgres_server, database)
+    with connect(postgres_server, database) as connection:
+        fill_ledger(connection)
+        fill_profile(connection)
+        for name in ("profile_daily_listens", "profile_daily_genre_listens", "profile_artist_listens"):
+            connection.execute(f"drop table marts.{name}")
+        connection.execute("alter table marts.profile_history_lengths drop column max_length")
+        page = write_report(connection, tmp_path / "health.html")
+    for width in WIDTHS:
+        browser.open_page(driver, page, width)
+        assert browser.console_errors(driver) == []
+        found = browser.layout(driver)
+        assert found["problems"] == []
+        assert sorted(found["charts"]) == sorted([*CHARTS, "chart-arrivals"])
+        assert all(all(chart["marks"]) for chart in found["charts"].values())
+        empty = driver.execute_script(
+            "return [...document.querySelectorAll('#data figure.chart')]"
+            ".filter((f) => f.querySelector('.empty')).map((f) => f.dataset.chart)")
+        assert empty == ["listens", "favourite", "history", "genres", "artists"]
+        assert all(text == "no data yet" for text in driver.execute_script(
+            "return [...document.querySelectorAll('#data figure.chart .empty')].map((p) => p.innerText)"))
+        assert "no data profile yet" in driver.find_element("id", "data").text
 
 
 def test_a_last_run_that_failed_early(postgres_server: LocalPostgres, driver: browser.WebDriver,
