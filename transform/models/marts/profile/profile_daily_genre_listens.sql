@@ -2,14 +2,12 @@
 -- day. Incremental by day, like profile_daily_listens (see there).
 with new_listens as (
     select
-        (listen.first_seen_at at time zone 'UTC')::date as load_date,
+        {{ utc_day('listen.first_seen_at') }} as load_date,
         listen.track_id
     from {{ ref('fct_listens') }} as listen
     where listen.is_known_track
     {% if is_incremental() %}
-      and listen.first_seen_at >= (
-          select coalesce(max(load_date), '-infinity'::date)::timestamp at time zone 'UTC' from {{ this }}
-      )
+      and {{ since_last_profiled_day('listen.first_seen_at') }}
     {% endif %}
 )
 

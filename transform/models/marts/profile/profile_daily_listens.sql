@@ -7,15 +7,13 @@
 -- its loads brought: a history redrawn later does not rewrite the days before.
 with new_listens as (
     select
-        (listen.first_seen_at at time zone 'UTC')::date as load_date,
+        {{ utc_day('listen.first_seen_at') }} as load_date,
         listen.user_id,
         listen.track_id,
         listen.is_known_track
     from {{ ref('fct_listens') }} as listen
     {% if is_incremental() %}
-    where listen.first_seen_at >= (
-        select coalesce(max(load_date), '-infinity'::date)::timestamp at time zone 'UTC' from {{ this }}
-    )
+    where {{ since_last_profiled_day('listen.first_seen_at') }}
     {% endif %}
 )
 
