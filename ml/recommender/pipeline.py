@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+import pandas as pd
 from pyspark import StorageLevel
 from pyspark.ml.recommendation import ALSModel
 from pyspark.sql import DataFrame, SparkSession
@@ -29,6 +30,8 @@ POPULARITY_VERSION = "popularity"
 # Shuffle partitions grow with the data (about this many interactions each), so a sort
 # or a join of tens of millions of rows never makes a few huge tasks.
 ROWS_PER_SHUFFLE_PARTITION = 1_000_000
+# Rows collected for the model's input example.
+SAMPLE_ROWS = 5
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Inputs:
     tracks: DataFrame
     version: data.DataVersion
     fingerprint: str
+    # A few (user_idx, track_idx) rows, collected: the model's input example in MLflow.
+    sample: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,7 @@ def read_inputs(spark: SparkSession, settings: Settings) -> Inputs:
         tracks=tracks_map,
         version=version,
         fingerprint=fingerprint(interactions),
+        sample=interactions.select(*tracking.MODEL_INPUTS).limit(SAMPLE_ROWS).toPandas(),
     )
 
 
@@ -170,7 +176,15 @@ def train_and_gate(
     with timed("model_fitted", part="all interactions", rows=inputs.rows):
         model = fit_als(inputs.interactions, settings.als)
     registered = tracking.log_and_register_model(
-        model, settings, settings.project_root / ".spark" / "mlflow-tmp"
+        model,
+        settings,
+        settings.project_root / ".spark" / "mlflow-tmp",
+        example=inputs.sample,
+        tags={
+            tracking.DECISION_TAG: verdict.decision,
+            tracking.NDCG_TAG: evaluation.model["ndcg_at_10"],
+            tracking.FINGERPRINT_TAG: inputs.fingerprint,
+        },
     )
     emit(
         "model_registered",
@@ -179,8 +193,23 @@ def train_and_gate(
         model_uri=registered.model_uri,
     )
     if verdict.promote:
+        tracking.describe(
+            settings,
+            registered.version,
+            f"Promoted to `{tracking.CHAMPION_ALIAS}` ({verdict.decision}, run {record.run_id}): "
+            "from then on its lists are the ones published in ml.user_recommendations, until "
+            f"a later version passes the gate. {record.reason}",
+        )
         tracking.promote(settings, registered.version)
         return Serving(model, registered.version)
+    tracking.describe(
+        settings,
+        registered.version,
+        f"Registered, not promoted ({verdict.decision}, run {record.run_id}): the gate refused "
+        f"it, `{tracking.CHAMPION_ALIAS}` stayed on "
+        f"{f'v{champion.version}' if champion else 'no version (popularity lists served)'}. "
+        f"{record.reason}",
+    )
     if champion is not None:
         return Serving(champion_model, champion.version)
     return Serving(None, POPULARITY_VERSION)
@@ -284,6 +313,18 @@ def _run_with_spark(
                 "data_dbt_run_id": inputs.version.dbt_run_id,
                 "data_fingerprint": inputs.fingerprint,
             }
+        )
+        tracking.log_interactions(
+            settings,
+            inputs.interactions.schema,
+            inputs.rows,
+            inputs.fingerprint,
+            {
+                "max_updated_at": inputs.version.max_updated_at,
+                "dbt_run_id": inputs.version.dbt_run_id,
+            },
+            # A skipped run trains nothing: the interactions are only scored.
+            context="training" if retrain.train else "scoring",
         )
         if retrain.train:
             tracking.mlflow.set_tag(tracking.FINGERPRINT_TAG, inputs.fingerprint)

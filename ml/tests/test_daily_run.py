@@ -1,13 +1,18 @@
 """`moovitamix-ml run` day after day against a real Postgres, MLflow in a temp dir:
 first model promoted, unchanged data skipped (new users still served), changed data
 retrained on a time split and refused by the gate, operator-forced retrain promoted.
-Each step checks the table, the champion alias and the ledger row."""
+Each step checks the table, the champion alias and the ledger row; what MLflow records
+(dataset, signature, version tags and descriptions) is checked on the way, and no run
+may make MLflow warn."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import mlflow
 import psycopg
 import pytest
 from mlflow.tracking import MlflowClient
@@ -52,9 +57,29 @@ def _recs(conn: psycopg.Connection) -> dict[int, list[tuple]]:
     return by_user
 
 
-def _run(capsys: pytest.CaptureFixture[str]) -> str:
+def _run(capsys: pytest.CaptureFixture[str], recwarn: pytest.WarningsRecorder) -> str:
+    """One job run; fails on any warning MLflow emits, as a Python warning (its own, or
+    one it triggers in a library it calls) or on its logger."""
+    recwarn.clear()
     assert main(["run"]) == 0, capsys.readouterr().err
-    return capsys.readouterr().err
+    err = capsys.readouterr().err
+    from_mlflow = [
+        f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})"
+        for w in recwarn
+        if "mlflow" in w.filename or "mlflow" in str(w.message).lower()
+    ]
+    assert not from_mlflow, from_mlflow
+    assert not re.findall(r"^.*(?:WARNING|ERROR) mlflow.*$", err, re.MULTILINE), err
+    return err
+
+
+def _dataset(client: MlflowClient, run_id: str) -> tuple[object, dict[str, str]]:
+    (dataset_input,) = client.get_run(run_id).inputs.dataset_inputs
+    return dataset_input.dataset, {tag.key: tag.value for tag in dataset_input.tags}
+
+
+def _version_tags(client: MlflowClient, version: str) -> dict[str, str]:
+    return client.get_model_version("moovitamix-als", version).tags
 
 
 def test_daily_runs_promote_skip_refuse_and_force(
@@ -63,6 +88,7 @@ def test_daily_runs_promote_skip_refuse_and_force(
     spark: SparkSession,  # the job reuses the session's Spark (it only stops its own)
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    recwarn: pytest.WarningsRecorder,
 ) -> None:
     with warehouse.cursor() as cur, cur.copy("copy marts.dim_tracks from stdin") as copy:
         for i in range(N_TRACKS):
@@ -82,7 +108,7 @@ def test_daily_runs_promote_skip_refuse_and_force(
 
     # Day 1: first model, promoted.
     monkeypatch.setenv("MOOVITAMIX_RUN_ID", "day-1")
-    log = _run(capsys)
+    log = _run(capsys, recwarn)
     first = _ledger(warehouse)[-1]
     assert first["run_id"] == "day-1"
     assert first["decision"] == "promoted", first
@@ -113,17 +139,52 @@ def test_daily_runs_promote_skip_refuse_and_force(
     assert run.data.params["split_method"] == "per_user"
     assert run.data.params["data_max_updated_at"].startswith("2026-11-01")
     assert run.data.tags["decision"] == "promoted"
+    # The Datasets tab: the interactions, digest = the fingerprint, with their row count.
+    dataset, input_tags = _dataset(client, first["mlflow_run_id"])
+    assert dataset.name == "marts.user_track_interactions"
+    assert dataset.digest == first["data_fingerprint"] == run.data.params["data_fingerprint"]
+    assert dataset.source_type == "postgres"
+    assert json.loads(dataset.source)["table"] == "marts.user_track_interactions"
+    assert json.loads(dataset.profile)["num_rows"] == 300
+    assert {"user_idx", "track_idx", "weight"} <= {
+        c["name"] for c in json.loads(dataset.schema)["mlflow_colspec"]
+    }
+    assert input_tags["mlflow.data.context"] == "training"
+    # The version: tagged with the gate's verdict, its NDCG@10 and its data; described.
+    assert _version_tags(client, "1") == {
+        "gate_decision": "promoted",
+        "ndcg_at_10": str(first["ndcg_at_10"]),
+        "data_fingerprint": first["data_fingerprint"],
+    }
+    champion_version = client.get_model_version("moovitamix-als", "1")
+    assert champion_version.run_id == first["mlflow_run_id"]
+    assert champion_version.description.startswith("Promoted to `champion` (promoted")
+    assert "Alias `champion`" in client.get_registered_model("moovitamix-als").description
+    # The logged model (MLflow 3: a model of the run, named), its signature and example.
+    info = mlflow.models.get_model_info("models:/moovitamix-als@champion")
+    assert info.name == "als" and info.run_id == first["mlflow_run_id"]
+    assert info.signature.inputs.input_names() == ["user_idx", "track_idx"]
+    assert [c.type.name for c in info.signature.inputs.inputs] == ["integer", "integer"]
+    assert info.signature.outputs.input_names() == ["prediction"]
+    assert info.saved_input_example_info is not None
+    (output,) = run.outputs.model_outputs
+    assert output.model_id == info.model_id
+    assert champion_version.source == f"models:/{info.model_id}"
 
     # Day 2: same interactions, one new user: no training, the new user is served.
     warehouse.execute("insert into marts.dim_users values (2, 'genre-1')")
     monkeypatch.setenv("MOOVITAMIX_RUN_ID", "day-2")
-    _run(capsys)
+    _run(capsys, recwarn)
     second = _ledger(warehouse)[-1]
     assert second["decision"] == "skipped", second
     assert "unchanged" in second["reason"] and second["model_version"] == "1"
     assert second["ndcg_at_10"] is None and second["champion_ndcg_at_10"] is not None
     assert 2 in _recs(warehouse) and second["cold_start_users"] == 2
     assert len(client.search_model_versions("name='moovitamix-als'")) == 1
+    dataset, input_tags = _dataset(client, second["mlflow_run_id"])
+    assert dataset.digest == first["data_fingerprint"] and input_tags["mlflow.data.context"] == (
+        "scoring"
+    )
 
     # Day 3: new listens arrive later (a time split) and the gate is made unpassable:
     # the challenger is registered, the champion stays and serves.
@@ -135,7 +196,7 @@ def test_daily_runs_promote_skip_refuse_and_force(
     _load(warehouse, later, DAY0 + timedelta(days=1))
     monkeypatch.setenv("GATE_NDCG_TOLERANCE", "-1")
     monkeypatch.setenv("MOOVITAMIX_RUN_ID", "day-3")
-    _run(capsys)
+    _run(capsys, recwarn)
     third = _ledger(warehouse)[-1]
     assert third["decision"] == "kept_champion", third
     assert client.get_run(third["mlflow_run_id"]).data.params["split_method"] == "time"
@@ -146,17 +207,29 @@ def test_daily_runs_promote_skip_refuse_and_force(
     } == {"1"}
     assert str(client.get_model_version_by_alias("moovitamix-als", "champion").version) == "1"
     assert len(client.search_model_versions("name='moovitamix-als'")) == 2
+    # The refused challenger is tagged and described too.
+    assert _version_tags(client, "2") == {
+        "gate_decision": "kept_champion",
+        "ndcg_at_10": str(third["ndcg_at_10"]),
+        "data_fingerprint": third["data_fingerprint"],
+    }
+    assert third["data_fingerprint"] != first["data_fingerprint"]
+    refused = client.get_model_version("moovitamix-als", "2").description
+    assert refused.startswith("Registered, not promoted (kept_champion") and "v1" in refused
+    third_dataset, _ = _dataset(client, third["mlflow_run_id"])
+    assert json.loads(third_dataset.profile)["num_rows"] == third["interactions_rows"]
 
     # Day 4: same data as day 3 (would skip), but the operator forces a retrain; a wide
     # tolerance lets the retrained model through the (same) gate.
     monkeypatch.setenv("GATE_NDCG_TOLERANCE", "1")
     monkeypatch.setenv("RETRAIN_FORCE", "true")
     monkeypatch.setenv("MOOVITAMIX_RUN_ID", "day-4")
-    _run(capsys)
+    _run(capsys, recwarn)
     fourth = _ledger(warehouse)[-1]
     assert fourth["decision"] == "forced_retrain_promoted", fourth
     assert fourth["model_version"] == "3"
     assert str(client.get_model_version_by_alias("moovitamix-als", "champion").version) == "3"
+    assert _version_tags(client, "3")["gate_decision"] == "forced_retrain_promoted"
     assert [r["run_id"] for r in _ledger(warehouse)] == ["day-1", "day-2", "day-3", "day-4"]
 
 
