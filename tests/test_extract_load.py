@@ -136,10 +136,10 @@ def test_fault_kind_loads_exactly_the_truth(scenario: Scenario, kind: str) -> No
 
     # A shift pushes new records in front of a listing: they are part of what was served.
     inserted = {stream: 0 for stream in el.STREAMS}
-    for fault in api.stand_in.faults():
+    for fault in api.faults():
         if fault["kind"] == "shift":
             inserted[fault["path"].lstrip("/")] += 1
-    expected = el.truth(api.stand_in.settings, inserted=inserted)
+    expected = el.truth(api.settings, inserted=inserted)
     with scenario.connect() as connection:
         el.assert_raw_equals(connection, expected)
         assert connection.execute("select count(*) from raw.rejected_records").fetchone()[0] == 0
@@ -186,11 +186,11 @@ def test_bad_records_go_to_rejected_records(scenario: Scenario) -> None:
     run_id = "el-test-bad-records"
     result = scenario.run(api, TAP_MOOVITAMIX_MAX_REJECTED_RATIO="0.5", TAP_MOOVITAMIX_RUN_ID=run_id)
     succeeded(result)
-    bad = [fault for fault in api.stand_in.faults() if fault["kind"] == "bad_record"]
+    bad = [fault for fault in api.faults() if fault["kind"] == "bad_record"]
     breaking = [fault for fault in bad if fault["detail"] not in ACCEPTED_CORRUPTIONS]
     assert len(breaking) >= 3, f"only {len(breaking)} schema-breaking records injected: {bad}"
-    served = el.served(api.stand_in.settings)
-    expected = el.truth(api.stand_in.settings)
+    served = el.served(api.settings)
+    expected = el.truth(api.settings)
     with scenario.connect() as connection:
         rejects = rejected_rows(connection)
         # One reject per injected record that breaks the schema, with what to find it by.
@@ -256,7 +256,7 @@ def test_three_successive_days_then_a_rerun(scenario: Scenario) -> None:
         api = scenario.serve(at=api, MOOVITAMIX_API_DAY=str(day))
         result = scenario.run(api)
         succeeded(result)
-        expected = el.truth(api.stand_in.settings, day)
+        expected = el.truth(api.settings, day)
         with scenario.connect() as connection:
             el.assert_raw_equals(connection, expected)
             el.assert_bookmarks_not_ahead(connection, expected)
@@ -331,7 +331,7 @@ def test_a_lost_table_is_read_in_full_whatever_the_bookmark(scenario: Scenario) 
         connection.execute("truncate raw.users")
     result = scenario.run(api, guard=True)
     succeeded(result)
-    expected = el.truth(api.stand_in.settings)
+    expected = el.truth(api.settings)
     with scenario.connect() as connection:
         el.assert_raw_equals(connection, expected)
         el.assert_bookmarks_not_ahead(connection, expected)
@@ -363,7 +363,7 @@ def loaded_rows(scenario: Scenario) -> int:
 def test_killed_run_then_api_gone_then_resume_is_exact(scenario: Scenario) -> None:
     # Slow pages, one at a time, and small target batches: records land while the run goes on.
     api = scenario.serve(MOOVITAMIX_API_FAULT_SLOW_RATE="0.2", MOOVITAMIX_API_SLOW_SECONDS="0.3")
-    expected = el.truth(api.stand_in.settings)
+    expected = el.truth(api.settings)
     slow_env = scenario.pipeline_env(
         api, TAP_MOOVITAMIX_MAX_CONCURRENT_REQUESTS="1", TARGET_POSTGRES_BATCH_SIZE_ROWS="40"
     )

@@ -87,7 +87,7 @@ def test_meltano_run_daily_from_a_plain_shell_keeps_its_state_in_the_warehouse(
     bookmarks = json.loads(state.stdout.strip().splitlines()[-1])["singer_state"]["bookmarks"]
     assert set(bookmarks) >= set(el.STREAMS)
     assert all(bookmarks[stream]["source"] == api.url for stream in el.STREAMS)
-    expected = el.truth(api.stand_in.settings)
+    expected = el.truth(api.settings)
     with connect(postgres_server, DATABASE) as warehouse:
         stored = warehouse.execute("select state_id from meltano.state").fetchall()
         assert (el.STATE_ID,) in stored, "Meltano's state is not in the warehouse's schema meltano"

@@ -103,7 +103,7 @@ def test_airflow_dags_test_runs_the_job_into_the_warehouse(postgres_server: Loca
         assert steps == [(step_name(task), "success") for task in job_tasks("daily")]
         # The last task ended the DAG run's lease: the next run may start.
         assert warehouse.execute("select count(*) from ops.run_lease").fetchone()[0] == 0
-        el.assert_raw_equals(warehouse, el.truth(api.stand_in.settings))
+        el.assert_raw_equals(warehouse, el.truth(api.settings))
         unserved = warehouse.execute(
             "select count(*) from marts.dim_users u where not exists"
             " (select from ml.user_recommendations r where r.user_id = u.user_id)"
