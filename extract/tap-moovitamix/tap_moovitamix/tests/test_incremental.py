@@ -35,6 +35,19 @@ STAMPS = [
 ]
 
 
+def tracks_read_the_next_day(
+    capsys: pytest.CaptureFixture[str], day0: list[dict[str, t.Any]], day1: list[dict[str, t.Any]]
+) -> list[dict[str, t.Any]]:
+    """The tracks a run emits from `day1`, after a run that read `day0` (its state carried over
+    and, with it, the identity sample the second run checks)."""
+    with requests_mock.Mocker() as mocker:
+        serve_all(mocker, tracks=day0)
+        state = last_state(run(make_tap(), capsys))
+    assert state["bookmarks"]["tracks"]["identity_sample"]
+    with requests_mock.Mocker() as mocker:
+        serve_all(mocker, tracks=day1)
+        return records_of(run(make_tap(state=state), capsys), "tracks")
+
 def test_first_run_reads_everything_and_bookmarks_the_max(capsys: pytest.CaptureFixture[str]):
     tracks = stamped(make_tracks(5), STAMPS)
     with requests_mock.Mocker() as mocker:
@@ -163,39 +176,20 @@ def test_redrawn_ids_make_the_next_run_ignore_the_bookmark(capsys: pytest.Captur
         {**track, "created_at": "2025-12-01T00:00:00.000000", "updated_at": STAMPS[0]}
         for track in day0
     ]
-    with requests_mock.Mocker() as mocker:
-        serve_all(mocker, tracks=day0)
-        state = last_state(run(make_tap(), capsys))
-    with requests_mock.Mocker() as mocker:
-        serve_all(mocker, tracks=redrawn)
-        messages = run(make_tap(state=state), capsys)
     # Without the identity check all five would be dropped as "not newer".
-    assert records_of(messages, "tracks") == redrawn
+    assert tracks_read_the_next_day(capsys, day0, redrawn) == redrawn
 
 
 def test_vanished_ids_make_the_next_run_ignore_the_bookmark(capsys: pytest.CaptureFixture[str]):
     day0 = stamped(make_tracks(5), STAMPS)
     other = [{**track, "id": track["id"] + 50000, "updated_at": STAMPS[0]} for track in day0]
-    with requests_mock.Mocker() as mocker:
-        serve_all(mocker, tracks=day0)
-        state = last_state(run(make_tap(), capsys))
-    with requests_mock.Mocker() as mocker:
-        serve_all(mocker, tracks=other)
-        messages = run(make_tap(state=state), capsys)
-    assert records_of(messages, "tracks") == other
+    assert tracks_read_the_next_day(capsys, day0, other) == other
 
 
 def test_the_same_universe_keeps_the_bookmark(capsys: pytest.CaptureFixture[str]):
     day0 = stamped(make_tracks(5), STAMPS)
     day1 = [*day0, {**make_tracks(6)[5], "updated_at": "2025-02-01T00:00:00"}]
-    with requests_mock.Mocker() as mocker:
-        serve_all(mocker, tracks=day0)
-        state = last_state(run(make_tap(), capsys))
-    assert state["bookmarks"]["tracks"]["identity_sample"]
-    with requests_mock.Mocker() as mocker:
-        serve_all(mocker, tracks=day1)
-        messages = run(make_tap(state=state), capsys)
-    assert records_of(messages, "tracks") == [day1[5]]
+    assert tracks_read_the_next_day(capsys, day0, day1) == [day1[5]]
 
 
 def test_a_bookmark_of_another_source_is_not_used(capsys: pytest.CaptureFixture[str]):
