@@ -7,8 +7,10 @@
   sources.json of `dbt source freshness` (hours since each source's last load, and the
   warning bound sources.yml sets: the platform's one definition of freshness);
 - Soda: the results file quality/verify.py writes to the run folder (soda-results.json);
-- recommender: its row in ml.training_runs;
 - the warehouse after the run: rows per table, orphan listens, freshness per source.
+
+The recommender's figures are not copied here: its row in ml.training_runs is their one
+home in the warehouse (orchestrate/training_runs.py reads it).
 """
 
 from __future__ import annotations
@@ -33,11 +35,6 @@ METRIC = re.compile(r"METRIC: (?P<json>\{.*\})\s*$")
 OUTCOME_VALUE = {"PASSED": 1.0, "WARN": 0.5, "FAILED": 0.0}
 SODA_RESULTS = "soda-results.json"  # quality/results.py
 SOURCES = ("tracks", "users", "listen_history")
-# ml.training_runs columns kept as figures (numbers) and as detail (text).
-MODEL_NUMBERS = (
-    "ndcg_at_10", "champion_ndcg_at_10", "popularity_ndcg_at_10", "coverage", "users_scored",
-    "cold_start_users", "interactions_rows",
-)
 
 
 def event_fields(message: str) -> dict[str, str]:
@@ -196,23 +193,6 @@ def rejected_figures(connection: psycopg.Connection, step: str, run_id: str) -> 
         "select stream, count(*) from raw.rejected_records where run_id = %s group by stream", (run_id,)
     ).fetchall()
     return [Figure(step, stream, "rejected_records", count) for stream, count in rows]
-
-
-def model_figures(connection: psycopg.Connection, step: str, run_id: str) -> list[Figure]:
-    """The recommender's row of this run in ml.training_runs (none if it wrote none)."""
-    if not _exists(connection, "ml.training_runs"):
-        return []
-    row = connection.execute(
-        f"select {', '.join(MODEL_NUMBERS)}, decision, reason, model_version from ml.training_runs where run_id = %s",
-        (run_id,),
-    ).fetchone()
-    if row is None:
-        return []
-    values = dict(zip((*MODEL_NUMBERS, "decision", "reason", "model_version"), row, strict=True))
-    figures = [Figure(step, "model", column, number(str(values[column]))) for column in MODEL_NUMBERS]
-    decision = " · ".join(str(values[c]) for c in ("decision", "reason") if values[c] is not None)
-    figures.append(Figure(step, "model", "model_version", number(str(values["model_version"])), decision or None))
-    return figures
 
 
 def warehouse_figures(connection: psycopg.Connection) -> list[Figure]:

@@ -1,4 +1,5 @@
-"""The run's key metrics against their thresholds, from the ledger and its history.
+"""The run's key metrics against their thresholds, from the ledger and its history and,
+for the model, from the recommender's own row of the run in ml.training_runs.
 
 Every threshold is an environment variable (defaults and ranges in settings.py, documented
 in README.md "Operations"): a breach is stored in ops.pipeline_health and sent as an alert.
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 import psycopg
 
+from orchestrate import training_runs
 from orchestrate.settings import number
 
 # name -> its environment variable (default and allowed range: orchestrate/settings.py).
@@ -71,7 +73,8 @@ def evaluate(connection: psycopg.Connection, run_id: str) -> list[Finding]:
     findings += _volumes(connection, run_id, figures)
     findings += _extract(figures)
     findings += _quality(figures)
-    findings += _model(connection, figures)
+    findings += _model(training_runs.read_one(connection, run_id) or {})
+    findings += _served(connection, figures)
     return findings
 
 
@@ -177,31 +180,35 @@ def _quality(figures: dict[tuple[str, str, str], float | None]) -> list[Finding]
     return findings
 
 
-def _model(connection: psycopg.Connection, figures: dict[tuple[str, str, str], float | None]) -> list[Finding]:
-    model = {metric: value for (_, subject, metric), value in figures.items() if subject == "model"}
+def _model(model: dict) -> list[Finding]:
+    """The run's model (its row in ml.training_runs; {} when the recommender wrote none)
+    against the popularity baseline, the champion and the coverage floor."""
     findings = []
-    ndcg = model.get("ndcg_at_10")
-    if ndcg is not None and model.get("popularity_ndcg_at_10") is not None:
-        baseline = model["popularity_ndcg_at_10"]
+    ndcg, baseline, champion = (model.get(c) for c in ("ndcg_at_10", "popularity_ndcg_at_10", "champion_ndcg_at_10"))
+    if ndcg is not None and baseline is not None:
         findings.append(Finding("ndcg_vs_baseline", "model", ndcg, baseline, ndcg <= baseline,
                                 f"NDCG@10 {ndcg:.4f} vs popularity baseline {baseline:.4f}"))
-    if ndcg is not None and model.get("champion_ndcg_at_10"):
-        champion = model["champion_ndcg_at_10"]
+    if ndcg is not None and champion:
         floor = champion * (1 - threshold("max_ndcg_drop_vs_champion"))
         findings.append(Finding("ndcg_vs_champion", "model", ndcg, floor, ndcg < floor,
                                 f"NDCG@10 {ndcg:.4f} vs champion {champion:.4f} (floor {floor:.4f})"))
-    if model.get("coverage") is not None:
+    coverage = model.get("coverage")
+    if coverage is not None:
         limit = threshold("min_coverage")
-        findings.append(Finding("coverage", "model", model["coverage"], limit, model["coverage"] < limit,
-                                f"recommendations cover {model['coverage']:.1%} of the catalogue"))
-    rows = _by_metric(figures, "rows")
-    users = rows.get("marts.dim_users")
-    if users and connection.execute("select to_regclass('ml.user_recommendations')").fetchone()[0]:
-        scored = connection.execute("select count(distinct user_id) from ml.user_recommendations").fetchone()[0]
-        ratio, limit = scored / users, threshold("min_users_scored_ratio")
-        findings.append(Finding("users_scored_ratio", "model", ratio, limit, ratio < limit,
-                                f"{scored} of {users:.0f} users have recommendations"))
+        findings.append(Finding("coverage", "model", coverage, limit, coverage < limit,
+                                f"recommendations cover {coverage:.1%} of the catalogue"))
     return findings
+
+
+def _served(connection: psycopg.Connection, figures: dict[tuple[str, str, str], float | None]) -> list[Finding]:
+    """Users with recommendations in ml.user_recommendations against the users of the marts."""
+    users = _by_metric(figures, "rows").get("marts.dim_users")
+    if not users or not connection.execute("select to_regclass('ml.user_recommendations')").fetchone()[0]:
+        return []
+    scored = connection.execute("select count(distinct user_id) from ml.user_recommendations").fetchone()[0]
+    ratio, limit = scored / users, threshold("min_users_scored_ratio")
+    return [Finding("users_scored_ratio", "model", ratio, limit, ratio < limit,
+                    f"{scored} of {users:.0f} users have recommendations")]
 
 
 def record(connection: psycopg.Connection, run_id: str, findings: list[Finding]) -> None:

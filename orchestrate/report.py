@@ -43,6 +43,7 @@ import psycopg
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
+from orchestrate import training_runs
 from orchestrate.project import PROJECT_ROOT, load_dotenv
 from orchestrate.roles import prepare_warehouse
 from orchestrate.settings import number
@@ -102,6 +103,7 @@ def report_data(connection: psycopg.Connection) -> dict:
         "steps": steps,
         "figures": figures,
         "health": health,
+        "models": training_runs.read(connection, run_ids),
         "profile": profile_data(connection),
     }
 
@@ -178,6 +180,8 @@ class Ledger:
         self.health: dict[str, list[dict]] = defaultdict(list)
         for row in data["health"]:
             self.health[row["run_id"]].append(row)
+        # The recommender's row of each run in ml.training_runs (none: it did not run).
+        self.models: dict[str, dict] = data["models"]
 
     def subjects(self, *metrics: str) -> list[str]:
         return sorted({f["subject"] for rows in self.figures.values() for f in rows if f["metric"] in metrics})
@@ -191,6 +195,10 @@ class Ledger:
 
     def per_run(self, metrics: Iterable[str], subject: str | None = None) -> list[float | None]:
         return [self.total(run_id, metrics, subject) for run_id in self.ids]
+
+    def model(self, column: str) -> list[float | None]:
+        """A number of the recommender's row of each run; None where it recorded none."""
+        return [self.models.get(run_id, {}).get(column) for run_id in self.ids]
 
     def finding(self, run_id: str, metric: str, subject: str | None = None) -> dict | None:
         return next((h for h in self.health[run_id]
@@ -388,16 +396,14 @@ def quality_chart(ledger: Ledger) -> Chart:
 
 
 def model_chart(ledger: Ledger) -> Chart:
-    decisions = [next((f["detail"] or "" for f in ledger.figures[run_id]
-                       if f["subject"] == "model" and f["metric"] == "model_version"), "")
-                 for run_id in ledger.ids]
-    model = _line(ledger, "model NDCG@10", ledger.per_run(["ndcg_at_10"], "model"), ".4f",
-                  customdata=decisions, line={"width": 3})
+    decisions = [training_runs.verdict(ledger.models.get(run_id, {})) or "" for run_id in ledger.ids]
+    model = _line(ledger, "model NDCG@10", ledger.model("ndcg_at_10"), ".4f", customdata=decisions,
+                  line={"width": 3})
     model.hovertemplate = "%{y:.4f} · %{customdata}"
     traces = [
         model,
-        _line(ledger, "champion NDCG@10", ledger.per_run(["champion_ndcg_at_10"], "model"), ".4f"),
-        _line(ledger, "popularity baseline NDCG@10", ledger.per_run(["popularity_ndcg_at_10"], "model"), ".4f"),
+        _line(ledger, "champion NDCG@10", ledger.model("champion_ndcg_at_10"), ".4f"),
+        _line(ledger, "popularity baseline NDCG@10", ledger.model("popularity_ndcg_at_10"), ".4f"),
     ]
     return Chart("model", "Is the model better than popularity? NDCG@10 of the model, the champion and popularity",
                  _lines(ledger, "NDCG@10", traces))
@@ -406,7 +412,7 @@ def model_chart(ledger: Ledger) -> Chart:
 def users_chart(ledger: Ledger) -> Chart:
     traces = [
         _line(ledger, "users scored / users", ledger.findings("users_scored_ratio", "value"), ".1%"),
-        _line(ledger, "catalogue coverage", ledger.per_run(["coverage"], "model"), ".1%"),
+        _line(ledger, "catalogue coverage", ledger.model("coverage"), ".1%"),
         _limit(ledger, "users scored floor (OPS_MIN_USERS_SCORED_RATIO)",
                ledger.findings("users_scored_ratio", "threshold"), ".1%"),
         _limit(ledger, "coverage floor (OPS_MIN_COVERAGE)", ledger.findings("coverage", "threshold"), ".1%"),
@@ -655,6 +661,7 @@ def last_run_html(ledger: Ledger) -> str:
         return empty("no run recorded yet: make run")
     last = ledger.runs[-1]["run_id"]
     steps = sorted(ledger.steps[last].values(), key=lambda s: s["step_index"])
+    model = ledger.models.get(last)
     parts = [
         table(["#", "step", "status", "seconds", "exit", "error"],
               ([s["step_index"], s["step"], s["status"], _seconds(s["duration_s"]), s["exit_code"], s["error"]]
@@ -666,6 +673,9 @@ def last_run_html(ledger: Ledger) -> str:
         table(["step", "subject", "metric", "value", "detail"],
               ([f["step"], f["subject"], f["metric"], f["value"], f["detail"]]
                for f in sorted(ledger.figures[last], key=lambda f: (f["step"], f["subject"], f["metric"])))),
+        # The recommender's own record of the run, beside the figures.
+        table(["recommender (ml.training_runs)", "value"],
+              ([column, value] for column, value in model.items() if column != "run_id")) if model else "",
         "</details>",
     ]
     return "".join(parts)

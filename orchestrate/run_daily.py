@@ -126,9 +126,7 @@ def collect_figures(ledger: Ledger, task: str, step: str, lines: list[OutputLine
         )
     if plugin == "soda":
         return figures.soda_figures(step, run_dir, step_started)
-    if plugin == "recommender":
-        return figures.model_figures(connection, step, ledger.run_id)
-    return []
+    return []  # the recommender records its own run, in ml.training_runs
 
 
 @dataclass

@@ -3,8 +3,8 @@ landed where, the thresholds crossed, and where to look.
 
 It reads what the run already recorded rather than asking the steps again: the run
 ledger (ops.pipeline_steps, ops.pipeline_health, and ops.pipeline_figures, where each
-step's figures were read once from the tool's own results by orchestrate/figures.py) and
-the warehouse (rows per table).
+step's figures were read once from the tool's own results by orchestrate/figures.py), the
+recommender's own row of the run (ml.training_runs) and the warehouse (rows per table).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 
 import psycopg
+
+from orchestrate import training_runs
 
 TABLES = [
     "raw.tracks",
@@ -32,6 +34,12 @@ TABLES = [
 FIGURES = {
     "listens of unknown tracks": "select count(*) from marts.fct_listens where not is_known_track",
 }
+# The step table's figures: the steps' own from the ledger, the recommender's from its row in
+# ml.training_runs, shown on the step that runs its plugin (orchestrate/jobs.meltano.yml).
+STEP_METRICS = ("records_read", "records_loaded", "retries", "http_429", "models_success", "tests_pass",
+                "tests_fail", "contracts_passed", "contracts_failed")
+MODEL_METRICS = ("ndcg_at_10", "popularity_ndcg_at_10", "users_scored")
+RECOMMENDER_PLUGIN = "recommender"
 
 
 def warehouse_url() -> str:
@@ -47,32 +55,30 @@ def connect_warehouse() -> psycopg.Connection:
     )
 
 
-def table_rows() -> dict[str, int | None]:
+def table_rows(connection: psycopg.Connection) -> dict[str, int | None]:
     """Rows per table and the monitored figures; None for what the run did not reach."""
     counts: dict[str, int | None] = {}
-    with connect_warehouse() as connection:
-        for table in TABLES:
-            exists = connection.execute("select to_regclass(%s)", (table,)).fetchone()[0]
-            counts[table] = connection.execute(f"select count(*) from {table}").fetchone()[0] if exists else None
-        for name, query in FIGURES.items():
-            try:
-                counts[name] = connection.execute(query).fetchone()[0]
-            except psycopg.errors.UndefinedTable:
-                counts[name] = None
+    for table in TABLES:
+        exists = connection.execute("select to_regclass(%s)", (table,)).fetchone()[0]
+        counts[table] = connection.execute(f"select count(*) from {table}").fetchone()[0] if exists else None
+    for name, query in FIGURES.items():
+        try:
+            counts[name] = connection.execute(query).fetchone()[0]
+        except psycopg.errors.UndefinedTable:
+            counts[name] = None
     return counts
 
 
 Figures = dict[tuple[str, str], tuple[float | None, str | None]]
 
 
-def run_figures(run_id: str) -> Figures:
+def run_figures(connection: psycopg.Connection, run_id: str) -> Figures:
     """{(subject, metric): (value, detail)} of every step of the run, from the ledger."""
-    with connect_warehouse() as connection:
-        if connection.execute("select to_regclass('ops.pipeline_figures')").fetchone()[0] is None:
-            return {}
-        rows = connection.execute(
-            "select subject, metric, value, detail from ops.pipeline_figures where run_id = %s", (run_id,)
-        ).fetchall()
+    if connection.execute("select to_regclass('ops.pipeline_figures')").fetchone()[0] is None:
+        return {}
+    rows = connection.execute(
+        "select subject, metric, value, detail from ops.pipeline_figures where run_id = %s", (run_id,)
+    ).fetchall()
     return {(subject, metric): (value, detail) for subject, metric, value, detail in rows}
 
 
@@ -102,45 +108,64 @@ def soda_results(figures: Figures) -> str:
     )
 
 
-def model_results(figures: Figures) -> str:
-    """The recommender's decision (trained, promoted, kept, skipped), its version and scores."""
-    if ("model", "model_version") not in figures:
+def model_results(model: dict | None) -> str:
+    """The recommender's decision (trained, promoted, kept, skipped), the version it serves and
+    its scores, from its row of the run in ml.training_runs (None: it recorded no run)."""
+    if model is None:
         return "not run"
-    version, decision = figures[("model", "model_version")]
-    scores = " · ".join(
-        f"{name}={figures[('model', name)][0]:.4f}"
-        for name in ("ndcg_at_10", "champion_ndcg_at_10", "popularity_ndcg_at_10")
-        if figures.get(("model", name), (None, None))[0] is not None
-    )
-    served = f"champion version {version:.0f}" if version is not None else "popularity (no champion)"
-    return f"{decision or '?'} · {served} · {scores}"
+    scores = " · ".join(f"{name}={model[name]:.4f}" for name in ("ndcg_at_10", "champion_ndcg_at_10",
+                                                                  "popularity_ndcg_at_10")
+                        if model.get(name) is not None)
+    # A registered version is a number; "popularity" (or nothing) means no champion served.
+    version = model.get("model_version")
+    served = f"champion version {version}" if version and version.isdigit() else "popularity (no champion)"
+    return f"{training_runs.verdict(model) or '?'} · {served} · {scores}"
 
 
-def step_table(run_id: str) -> tuple[list[str], list[str]]:
-    """The run's steps (status, seconds, key figures) and the thresholds it crossed, from the ledger."""
-    with connect_warehouse() as connection:
-        if connection.execute("select to_regclass('ops.pipeline_steps')").fetchone()[0] is None:
-            return [], []
-        steps = connection.execute(
-            "select s.step, s.status, s.duration_s, string_agg(f.subject || ' ' || f.metric || '='"
-            " || trim_scale(round(f.value::numeric, 4)), ', ' order by f.subject, f.metric)"
-            " filter (where f.metric in ('records_read', 'records_loaded', 'retries', 'http_429',"
-            " 'models_success', 'tests_pass', 'tests_fail', 'contracts_passed', 'contracts_failed',"
-            " 'ndcg_at_10', 'popularity_ndcg_at_10', 'users_scored'))"
-            " from ops.pipeline_steps s left join ops.pipeline_figures f using (run_id, step)"
-            " where s.run_id = %s group by s.step_index, s.step, s.status, s.duration_s order by s.step_index",
-            (run_id,),
-        ).fetchall()
-        breaches = connection.execute(
-            "select metric, subject, message from ops.pipeline_health where run_id = %s and breached"
-            " order by metric, subject",
-            (run_id,),
-        ).fetchall()
+def _number(value: float) -> str:
+    """At most four decimals, no trailing zeros: 0.3718, 1000."""
+    return f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+def step_lines(steps: list[tuple[str, str, str, float | None]], figures: list[tuple[str, str, str, float | None]],
+               model: dict | None) -> list[str]:
+    """The step table: each step (name, task, status, seconds) with its key figures (step,
+    subject, metric, value), the recommender's step with its model's."""
+    shown: dict[str, list[tuple[str, str, float]]] = {}
+    for step, subject, metric, value in figures:
+        if value is not None:
+            shown.setdefault(step, []).append((subject, metric, value))
     lines = [f"  {'step':<32} {'status':<8} {'seconds':>8}  figures"]
-    for step, status, seconds, figures in steps:
-        shown = "-" if seconds is None else f"{seconds:.1f}"
-        lines.append(f"  {step:<32} {status:<8} {shown:>8}  {figures or ''}".rstrip())
-    return lines, [f"  {metric} · {subject}: {message}" for metric, subject, message in breaches]
+    for step, task, status, seconds in steps:
+        own = shown.get(step, [])
+        if model and task.split()[0].split(":")[0] == RECOMMENDER_PLUGIN:
+            own = own + [("model", metric, model[metric]) for metric in MODEL_METRICS if model.get(metric) is not None]
+        text = ", ".join(f"{subject} {metric}={_number(value)}" for subject, metric, value in sorted(own))
+        duration = "-" if seconds is None else f"{seconds:.1f}"
+        lines.append(f"  {step:<32} {status:<8} {duration:>8}  {text}".rstrip())
+    return lines
+
+
+def step_table(connection: psycopg.Connection, run_id: str, model: dict | None) -> tuple[list[str], list[str]]:
+    """The run's steps (status, seconds, key figures) and the thresholds it crossed, from the
+    ledger; `model`: the recommender's row of the run."""
+    if connection.execute("select to_regclass('ops.pipeline_steps')").fetchone()[0] is None:
+        return [], []
+    steps = connection.execute(
+        "select step, task, status, duration_s from ops.pipeline_steps where run_id = %s order by step_index",
+        (run_id,),
+    ).fetchall()
+    figures = connection.execute(
+        "select step, subject, metric, value from ops.pipeline_figures where run_id = %s and metric = any(%s)",
+        (run_id, list(STEP_METRICS)),
+    ).fetchall()
+    breaches = connection.execute(
+        "select metric, subject, message from ops.pipeline_health where run_id = %s and breached"
+        " order by metric, subject",
+        (run_id,),
+    ).fetchall()
+    return step_lines(steps, figures, model), [f"  {metric} · {subject}: {message}"
+                                               for metric, subject, message in breaches]
 
 
 def print_summary(run_id: str, job_succeeded: bool, log_path: Path, seconds: float, report: Path | None) -> None:
@@ -148,19 +173,22 @@ def print_summary(run_id: str, job_succeeded: bool, log_path: Path, seconds: flo
     print()
     print(f"=== MooVitamix daily run: {status} in {seconds:.0f} s (run {run_id}) ===")
     figures: Figures = {}
+    model: dict | None = None
     try:
-        steps, breaches = step_table(run_id)
-        print("\n".join(steps))
-        print()
-        for table, rows in table_rows().items():
-            print(f"  {table:<32} {'-' if rows is None else rows:>8}")
-        figures = run_figures(run_id)
+        with connect_warehouse() as connection:
+            model = training_runs.read_one(connection, run_id)
+            steps, breaches = step_table(connection, run_id, model)
+            print("\n".join(steps))
+            print()
+            for table, rows in table_rows(connection).items():
+                print(f"  {table:<32} {'-' if rows is None else rows:>8}")
+            figures = run_figures(connection, run_id)
     except psycopg.Error as error:
         steps, breaches = [], []
         print(f"  warehouse unreachable: {error}".rstrip())
     print(f"  {'dbt build':<32} {dbt_results(figures)}")
     print(f"  {'Soda contracts':<32} {soda_results(figures)}")
-    print(f"  {'model':<32} {model_results(figures)}")
+    print(f"  {'model':<32} {model_results(model)}")
     print(f"Thresholds crossed: {len(breaches)}")
     for breach in breaches:
         print(breach)

@@ -27,7 +27,8 @@ def ledger(postgres_server: LocalPostgres) -> Iterator[psycopg.Connection]:
 
 
 def add_run(connection: psycopg.Connection, day: int, seconds: float, figures: dict[tuple[str, str], float],
-            status: str = "success") -> str:
+            status: str = "success", model: dict[str, float] | None = None) -> str:
+    """A run in the ledger with these figures and, with `model`, the recommender's row of it."""
     run_id = f"run-{day:02d}"
     started = START + dt.timedelta(days=day)
     connection.execute(
@@ -45,6 +46,12 @@ def add_run(connection: psycopg.Connection, day: int, seconds: float, figures: d
         [(run_id, "warehouse" if metric == "rows" else "recommender_run", subject, metric, value)
          for (subject, metric), value in figures.items()],
     )
+    if model is not None:
+        connection.execute(
+            f"insert into ml.training_runs (run_id, started_at, decision, {', '.join(model)})"
+            f" values (%s, %s, 'promoted', {', '.join(['%s'] * len(model))})",
+            (run_id, started, *model.values()),
+        )
     return run_id
 
 
@@ -93,16 +100,27 @@ def test_freshness_is_dbts_measure_against_dbts_bound(ledger: psycopg.Connection
 
 
 def test_model_against_baseline_and_champion(ledger: psycopg.Connection) -> None:
-    good = add_run(ledger, 0, 100, {("model", "ndcg_at_10"): 0.20, ("model", "popularity_ndcg_at_10"): 0.05,
-                                    ("model", "champion_ndcg_at_10"): 0.21, ("model", "coverage"): 0.4})
+    """The model's scores are the recommender's row in ml.training_runs, read by run id."""
+    good = add_run(ledger, 0, 100, {}, model={"ndcg_at_10": 0.20, "popularity_ndcg_at_10": 0.05,
+                                              "champion_ndcg_at_10": 0.21, "coverage": 0.4})
     result = verdicts(ledger, good)
     assert not result[("ndcg_vs_baseline", "model")] and not result[("ndcg_vs_champion", "model")]
     assert not result[("coverage", "model")]
-    bad = add_run(ledger, 1, 100, {("model", "ndcg_at_10"): 0.04, ("model", "popularity_ndcg_at_10"): 0.05,
-                                   ("model", "champion_ndcg_at_10"): 0.21, ("model", "coverage"): 0.01})
+    bad = add_run(ledger, 1, 100, {}, model={"ndcg_at_10": 0.04, "popularity_ndcg_at_10": 0.05,
+                                             "champion_ndcg_at_10": 0.21, "coverage": 0.01})
     result = verdicts(ledger, bad)
     assert result[("ndcg_vs_baseline", "model")] and result[("ndcg_vs_champion", "model")]
     assert result[("coverage", "model")]
+    assert verdicts(ledger, good)[("coverage", "model")] is False  # each run judged on its own row
+
+
+def test_no_model_verdict_without_the_recommenders_row(ledger: psycopg.Connection) -> None:
+    """Model figures in the ledger are no longer read; no row (or no table) means no verdict."""
+    copied = add_run(ledger, 0, 100, {("model", "ndcg_at_10"): 0.01, ("model", "popularity_ndcg_at_10"): 0.05,
+                                      ("model", "coverage"): 0.01})
+    assert all(subject != "model" for _, subject in verdicts(ledger, copied))
+    ledger.execute("drop table ml.training_runs")  # a warehouse no recommender has written
+    assert all(subject != "model" for _, subject in verdicts(ledger, copied))
 
 
 def test_a_failed_run_is_always_a_breach(ledger: psycopg.Connection) -> None:

@@ -142,14 +142,13 @@ def fill_ledger(connection: psycopg.Connection, days: int = 10, failed_day: int 
                 "insert into ops.pipeline_health values (%s, 'duration_s', '(end to end)', %s, 240, false, 'ok')",
                 (run_id, duration),
             )
-        if not failed_step:
-            figures += [
-                ("recommender_run", "model", "ndcg_at_10", 0.19 + day / 1000, None),
-                ("recommender_run", "model", "popularity_ndcg_at_10", 0.04, None),
-                ("recommender_run", "model", "champion_ndcg_at_10", 0.19, None),
-                ("recommender_run", "model", "coverage", 0.4, None),
-                ("recommender_run", "model", "model_version", day, "promoted · above the champion"),
-            ]
+        if not failed_step:  # the recommender's own row of the run, where the report reads its model
+            connection.execute(
+                "insert into ml.training_runs (run_id, started_at, decision, reason, model_version, ndcg_at_10,"
+                " popularity_ndcg_at_10, champion_ndcg_at_10, coverage)"
+                " values (%s, %s, 'promoted', 'above the champion', %s, %s, 0.04, 0.19, 0.4)",
+                (run_id, started, str(day), 0.19 + day / 1000),
+            )
             connection.execute(
                 "insert into ops.pipeline_health values"
                 " (%s, 'users_scored_ratio', 'model', 1, 0.99, false, 'all'),"
@@ -291,10 +290,14 @@ def test_a_run_that_failed_early_leaves_gaps_not_zeros(report: Path, driver: bro
     values = driver.execute_script(
         "const y = (id, name) => document.getElementById(id).data.find((t) => t.name === name).y;"
         "return {recommender: y('chart-durations', 'recommender_run'), tap: y('chart-durations', arguments[0]),"
-        " model: y('chart-model', 'model NDCG@10'), rejected: y('chart-rejected', 'listen_history')};", STEPS[1])
+        " model: y('chart-model', 'model NDCG@10'), rejected: y('chart-rejected', 'listen_history'),"
+        " decisions: document.getElementById('chart-model').data[0].customdata,"
+        " coverage: y('chart-users', 'catalogue coverage')};", STEPS[1])
     assert values["recommender"][FAILED_EARLY_DAY] is None and values["recommender"][FAILED_DAY] is None
     assert values["tap"][FAILED_EARLY_DAY] is not None
-    assert values["model"][FAILED_EARLY_DAY] is None and values["model"][9] is not None
+    assert values["model"][FAILED_EARLY_DAY] is None and values["model"][9] == pytest.approx(0.199)
+    assert values["decisions"][9] == "promoted · above the champion" and values["decisions"][FAILED_EARLY_DAY] == ""
+    assert values["coverage"][FAILED_EARLY_DAY] is None and values["coverage"][9] == pytest.approx(0.4)
     assert values["rejected"][FAILED_EARLY_DAY] == 0  # read, nothing rejected
     assert values["rejected"][2] == 2
 
