@@ -10,6 +10,8 @@ dbt profile marts (marts.profile_*, marts.daily_volumes) with synthetic days (fa
 chart has data); a warehouse without those marts gets "no data yet" in the data section. The
 report of a real run is covered by tests/test_ops_run.py.
 Pages broken on purpose go through the same checks to prove they catch what they look for.
+The tests that need no browser (a self-contained page, `make report`, a warehouse no run has
+prepared) run without Chromium; the others are skipped, saying why.
 Screenshots of both widths are kept under the test's tmp_path and copied to /tmp/report-shots/.
 """
 
@@ -17,16 +19,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import shutil
 import struct
 import subprocess
+import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from local.postgres import LocalPostgres
 from orchestrate.project import PROJECT_ROOT
@@ -55,7 +60,6 @@ STEPS = ["bookmark_guard", "tap_moovitamix_target_postgres", "dbt_postgres_fresh
 SOURCES = ["raw.tracks", "raw.users", "raw.listen_history"]
 FRESHNESS = [f"{source}: since last {what}" for source in sorted(SOURCES) for what in ("load", "update")]
 FAILED_DAY, FAILED_EARLY_DAY = 7, 4  # the Soda gate failed; the extract failed (no step after it)
-pytestmark = pytest.mark.skipif(browser.missing() is not None, reason=browser.missing() or "")
 
 
 def png_colours(path: Path) -> int:
@@ -224,6 +228,9 @@ def report(postgres_server: LocalPostgres, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(scope="module")
 def driver() -> Iterator[browser.WebDriver]:
+    """The browser; a test that needs it is skipped, saying why, without Chromium and its driver."""
+    if browser.missing() is not None:
+        pytest.skip(browser.missing())
     with browser.chromium(WIDTHS[0]) as chromium:
         yield chromium
 
@@ -476,3 +483,30 @@ def test_make_report_prints_the_path_last(postgres_server: LocalPostgres, report
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == str(target)
     assert "run-09" in target.read_text()
+
+
+def test_the_report_only_reads_a_warehouse_no_run_has_prepared(postgres_server: LocalPostgres,
+                                                               tmp_path: Path) -> None:
+    """`python -m orchestrate.report` on a bare database (no ops, ml or marts schema): the empty
+    report, its path last, and the database left as it was (the report applies no migration)."""
+    database = "ops_report_bare"
+    with postgres_server.connect("postgres") as admin:
+        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database)))
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
+    target = tmp_path / "bare.html"
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrate.report"],
+        env={**os.environ, "WAREHOUSE_DB": database, "WAREHOUSE_PORT": str(postgres_server.port),
+             "REPORT_PATH": str(target)},
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == str(target)
+    page = target.read_text()
+    assert "no run recorded yet: make run" in page and "no Soda results yet" in page
+    assert "no data profile yet" in page and "plotly.js v" not in page
+    with postgres_server.connect(database) as connection:
+        created = connection.execute(
+            "select nspname from pg_namespace where nspname not like 'pg\\_%' and nspname not in"
+            " ('public', 'information_schema')").fetchall()
+    assert created == []
