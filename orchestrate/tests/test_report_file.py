@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate.report import replace_file
+from orchestrate.report.page import replace_file
 
 
 def test_a_report_that_cannot_be_written_whole_leaves_the_last_one(tmp_path: Path,

@@ -1,5 +1,5 @@
 // Draws each chart of the health report with plotly.js (embedded in the page above this
-// script) from the figures orchestrate/report.py built and embedded as JSON. It runs once the
+// script) from the figures orchestrate/report/ built and embedded as JSON. It runs once the
 // page is laid out, so that every chart takes the width of its place in the grid.
 "use strict";
 
