@@ -71,3 +71,6 @@ create table if not exists ops.erased_users (
     user_id bigint primary key,
     erased_at timestamptz not null
 );
+
+-- The model's figures were once copied here; their one home is ml.training_runs now.
+delete from ops.pipeline_figures where subject = 'model';
