@@ -125,5 +125,29 @@ def time_split(interactions: DataFrame, fraction: float) -> Split | None:
     return Split(train=train, test=test, method="time")
 
 
+def user_sample(interactions: DataFrame, max_users: int) -> DataFrame:
+    """The rows of a hashed sample of about ``max_users`` users (all of them when there
+    are no more, or ``max_users`` is 0): the same users every day the users are the same,
+    whatever the partitioning."""
+    if max_users <= 0:
+        return interactions
+    users = interactions.select("user_idx").distinct().count()
+    if users <= max_users:
+        return interactions
+    buckets = 1_000_000
+    kept = buckets * max_users // users
+    return interactions.where(F.abs(F.xxhash64("user_idx")) % buckets < kept)
+
+
 def split_for_evaluation(interactions: DataFrame, fraction: float, seed: int) -> Split:
     return time_split(interactions, fraction) or per_user_split(interactions, fraction, seed)
+
+
+def validation_split(split: Split, fraction: float, seed: int, max_users: int) -> Split:
+    """A split of ``split.train`` (of a sample of about ``max_users`` of its users) by the
+    same method as ``split``: what the search and the choice between candidates are
+    judged on, so the hold-out stays unseen until the gate."""
+    train = user_sample(split.train, max_users)
+    if split.method == "time":
+        return time_split(train, fraction) or per_user_split(train, fraction, seed)
+    return per_user_split(train, fraction, seed)

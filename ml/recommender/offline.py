@@ -15,6 +15,7 @@ from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from .candidates import ALS, Candidate
 from .errors import RecommenderError
 from .idmap import apply_mapping, empty_mapping, new_entries
 from .interactions import split_for_evaluation
@@ -77,7 +78,7 @@ def evaluate_csv(path: Path, settings: Settings) -> dict[str, dict[str, float]]:
         split = split_for_evaluation(interactions, settings.holdout_fraction, settings.holdout_seed)
         result = evaluate(
             split,
-            settings.als,
+            Candidate(ALS, settings.als),
             settings.eval_k,
             settings.candidate_pool,
             max_users=settings.eval_max_users,

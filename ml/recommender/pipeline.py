@@ -16,9 +16,10 @@ from pyspark.ml.recommendation import ALSModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from . import data, idmap, policy, tracking, training_runs
+from . import data, idmap, policy, search, tracking, training_runs
+from .candidates import ALS, Candidate
 from .events import emit, timed
-from .interactions import fingerprint, split_for_evaluation
+from .interactions import Split, fingerprint, split_for_evaluation
 from .jdbc import Jdbc
 from .recommend import ListCounts, build_lists
 from .settings import Settings
@@ -50,8 +51,19 @@ class Inputs:
 
 @dataclass(frozen=True)
 class Serving:
+    # The ALS model whose lists are served; None: popularity lists for everyone.
     model: ALSModel | None
     version: str
+    # With no model: recent popularity when > 0, plain popularity at 0.
+    popularity_half_life_days: float = 0.0
+
+    @classmethod
+    def of(cls, served: Candidate | None, model: ALSModel | None, version: str) -> Serving:
+        """What a version serves: its ALS model's lists, or a popularity candidate's
+        (``served`` None: an ALS version from before candidates were recorded)."""
+        if served is None or served.is_als:
+            return cls(model, version)
+        return cls(None, version, served.popularity_half_life_days)
 
 
 def _now() -> datetime:
@@ -120,6 +132,25 @@ def _champion_model(settings: Settings) -> ALSModel:
     return tracking.load_champion(settings, settings.project_root / ".spark" / "mlflow-tmp")
 
 
+def challenger_of(
+    settings: Settings,
+    inputs: Inputs,
+    split: Split,
+    champion: policy.Champion | None,
+) -> search.Tuned:
+    """The champion's settings and candidate when few interactions changed since its
+    training; else the search's choice."""
+    share = search.changed_share(inputs.interactions, inputs.rows, champion) if champion else None
+    why_reused = search.reused(champion, share, settings.search)
+    if why_reused is not None:
+        assert champion is not None and champion.served is not None
+        return search.Tuned(champion.served, None, 0, why_reused)
+    with timed("search_done") as fields:
+        tuned = search.tune(split, settings)
+        fields.update(candidate=tuned.candidate.label, fits=tuned.fits, reason=tuned.reason)
+    return tuned
+
+
 def train_and_gate(
     settings: Settings,
     inputs: Inputs,
@@ -132,37 +163,50 @@ def train_and_gate(
         inputs.interactions, settings.holdout_fraction, settings.holdout_seed
     )
     tracking.log_params({"split_method": split.method})
+    tuned = challenger_of(settings, inputs, split, champion)
+    challenger = tuned.candidate
+    record.candidate = challenger.kind
+    # The parent run holds the settings of what goes to the gate; each setting tried is
+    # a run nested in it.
+    tracking.log_params({**challenger.as_mlflow_params(), "search_fits": tuned.fits})
+    if tuned.validation_ndcg_at_10 is not None:
+        tracking.log_metrics({search.VALIDATION_METRIC: tuned.validation_ndcg_at_10})
+    # A version registered before candidates were recorded serves its ALS model.
+    served_by_champion = (champion.served if champion else None) or Candidate(ALS, settings.als)
     try:
         evaluation = evaluate(
             split,
-            settings.als,
+            challenger,
             settings.eval_k,
             settings.candidate_pool,
-            champion_model,
+            (served_by_champion, champion_model) if champion_model is not None else None,
             settings.eval_max_users,
         )
     except NothingToHoldOut as exc:
         record.decision = policy.KEPT_CHAMPION if champion else policy.NO_CHAMPION
-        record.reason = f"{retrain.reason}; {exc}"
-        return Serving(champion_model, champion.version if champion else POPULARITY_VERSION)
+        record.reason = f"{retrain.reason}; {tuned.reason}; {exc}"
+        if champion is None:
+            return Serving(None, POPULARITY_VERSION)
+        return Serving.of(champion.served, champion_model, champion.version)
     _record_evaluation(record, evaluation)
     tracking.log_metrics(evaluation.as_mlflow_metrics())
     emit(
         "evaluated",
         split=split.method,
+        candidate=challenger.label,
         train_rows=evaluation.train_rows,
         test_rows=evaluation.test_rows,
         evaluated_users=evaluation.evaluated_users,
         **evaluation.as_mlflow_metrics(),
     )
 
-    forced, reason = retrain.forced, retrain.reason
+    forced, reason = retrain.forced, f"{retrain.reason}; {tuned.reason}"
     champion_ndcg = evaluation.champion["ndcg_at_10"] if evaluation.champion else None
     if champion_ndcg is not None and not forced:
         degraded = policy.champion_degradation(
             champion_ndcg, evaluation.popularity["ndcg_at_10"], settings.policy
         )
-        forced, reason = (True, degraded) if degraded else (forced, reason)
+        forced, reason = (True, f"{degraded}; {tuned.reason}") if degraded else (forced, reason)
     verdict = policy.gate(
         evaluation.model["ndcg_at_10"],
         champion_ndcg,
@@ -172,9 +216,11 @@ def train_and_gate(
     )
     record.decision, record.reason = verdict.decision, f"{reason}; {verdict.reason}"
 
-    # The served model learns from every interaction, the held-out ones included.
+    # The served model learns from every interaction, the held-out ones included. A
+    # version serving popularity holds the ALS model too: every version is one model
+    # of the registry, and its tags say which lists it serves.
     with timed("model_fitted", part="all interactions", rows=inputs.rows):
-        model = fit_als(inputs.interactions, settings.als)
+        model = fit_als(inputs.interactions, challenger.als)
     registered = tracking.log_and_register_model(
         model,
         settings,
@@ -184,6 +230,7 @@ def train_and_gate(
             tracking.DECISION_TAG: verdict.decision,
             tracking.NDCG_TAG: evaluation.model["ndcg_at_10"],
             tracking.FINGERPRINT_TAG: inputs.fingerprint,
+            **challenger.as_version_tags(),
         },
     )
     emit(
@@ -191,27 +238,29 @@ def train_and_gate(
         name=registered.name,
         version=registered.version,
         model_uri=registered.model_uri,
+        candidate=challenger.label,
     )
     if verdict.promote:
         tracking.describe(
             settings,
             registered.version,
-            f"Promoted to `{tracking.CHAMPION_ALIAS}` ({verdict.decision}, run {record.run_id}): "
-            "from then on its lists are the ones published in ml.user_recommendations, until "
-            f"a later version passes the gate. {record.reason}",
+            f"Promoted to `{tracking.CHAMPION_ALIAS}` ({verdict.decision}, run {record.run_id}), "
+            f"serving {challenger.label}: from then on its lists are the ones published in "
+            "ml.user_recommendations, until a later version passes the gate. "
+            f"{record.reason}",
         )
         tracking.promote(settings, registered.version)
-        return Serving(model, registered.version)
+        return Serving.of(challenger, model, registered.version)
     tracking.describe(
         settings,
         registered.version,
-        f"Registered, not promoted ({verdict.decision}, run {record.run_id}): the gate refused "
-        f"it, `{tracking.CHAMPION_ALIAS}` stayed on "
+        f"Registered, not promoted ({verdict.decision}, run {record.run_id}), would serve "
+        f"{challenger.label}: the gate refused it, `{tracking.CHAMPION_ALIAS}` stayed on "
         f"{f'v{champion.version}' if champion else 'no version (popularity lists served)'}. "
         f"{record.reason}",
     )
     if champion is not None:
-        return Serving(champion_model, champion.version)
+        return Serving.of(champion.served, champion_model, champion.version)
     return Serving(None, POPULARITY_VERSION)
 
 
@@ -235,6 +284,7 @@ def publish(settings: Settings, inputs: Inputs, serving: Serving) -> ListCounts:
         serving.model,
         settings.top_n,
         settings.candidate_pool,
+        serving.popularity_half_life_days,
     ).persist(StorageLevel.MEMORY_AND_DISK)
     rows = lists.select(
         "user_id",
@@ -297,8 +347,8 @@ def _run_with_spark(
         record.mlflow_run_id = mlflow_run.info.run_id
         tracking.log_params(
             {
-                **settings.als.as_mlflow_params(),
                 **settings.spark.as_mlflow_params(),
+                **settings.search.as_mlflow_params(),
                 "spark_version": spark.version,
                 "spark_default_parallelism": spark.sparkContext.defaultParallelism,
                 "spark_native_blas": loaded_native_blas(spark),
@@ -333,7 +383,7 @@ def _run_with_spark(
             assert champion is not None  # retrain_decision trains when there is none
             record.decision, record.reason = policy.SKIPPED, retrain.reason
             record.champion_ndcg_at_10 = champion.ndcg_at_10
-            serving = Serving(_champion_model(settings), champion.version)
+            serving = Serving.of(champion.served, _champion_model(settings), champion.version)
         tracking.mlflow.set_tags({"decision": record.decision, "reason": record.reason[:5000]})
         emit(
             "gate",

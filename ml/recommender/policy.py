@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .candidates import Candidate
 from .settings import PolicySettings
 
 PROMOTED = "promoted"
@@ -39,6 +40,11 @@ class Champion:
     # The interactions it learnt from: a registered model is a training that succeeded,
     # even when the publication after it failed.
     fingerprint: str | None = None
+    # What it serves and with which settings (None: a version registered before these
+    # were recorded).
+    served: Candidate | None = None
+    # The newest update of the interactions it learnt (its run's data_max_updated_at).
+    data_max_updated_at: str | None = None
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 short model lists.
 
 Popularity = number of distinct listeners of a track, ties broken by index so the lists
-(and the table) are reproducible. A user without history gets the most popular tracks
-of their favourite genre, then the most popular overall to fill the list; a user with
-history gets the most popular tracks they have not heard.
+(and the table) are reproducible. Recent popularity counts each listener with the decay
+of their interaction (weights.py): a listener of a week ago weighs half at a 7-day
+half-life, so what is being listened to now comes first. A user without history gets
+the most popular tracks of their favourite genre, then the most popular overall to fill
+the list; a user with history gets the most popular tracks they have not heard.
 
 Spark ranks every track; only the head of each ranking comes back to the driver, as
 long as the longest history plus n (a user who heard every track of the head still
@@ -18,6 +20,8 @@ from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
+
+from .weights import decay, newest_seen
 
 # (track_idx, score) pairs, best first.
 Ranked = list[tuple[int, float]]
@@ -46,11 +50,15 @@ class Popularity:
         return chosen
 
 
-def listeners(interactions: DataFrame) -> DataFrame:
-    """(track_idx, listeners) of every listened track."""
-    return interactions.groupBy("track_idx").agg(
-        F.countDistinct("user_idx").cast("double").alias("listeners")
-    )
+def listeners(interactions: DataFrame, half_life_days: float = 0.0) -> DataFrame:
+    """(track_idx, listeners) of every listened track; with a half-life, each listener
+    counts the decay of their interaction (a frame holds one row per user and track)."""
+    if half_life_days <= 0:
+        return interactions.groupBy("track_idx").agg(
+            F.countDistinct("user_idx").cast("double").alias("listeners")
+        )
+    weight = decay(half_life_days, newest_seen(interactions))
+    return interactions.groupBy("track_idx").agg(F.sum(weight).alias("listeners"))
 
 
 def longest_history(interactions: DataFrame) -> int:
@@ -67,11 +75,12 @@ def popularity_of(
     n: int,
     track_genres: DataFrame | None = None,
     wanted_genres: DataFrame | None = None,
+    half_life_days: float = 0.0,
 ) -> Popularity:
     """The heads of the rankings: overall, and per genre for the genres of
     ``wanted_genres`` (one column: the users' favourite genres), given each track's genre
-    as (track_idx, genre)."""
-    ranked = listeners(interactions).cache()
+    as (track_idx, genre); recent popularity with a half-life > 0."""
+    ranked = listeners(interactions, half_life_days).cache()
     length = n + longest_history(interactions)
     order = [F.desc("listeners"), F.asc("track_idx")]
     overall = _ranked(ranked.orderBy(*order).limit(length).collect())

@@ -49,10 +49,13 @@ def build_lists(
     model: ALSModel | None,
     n: int,
     pool_size: int,
+    popularity_half_life_days: float = 0.0,
 ) -> DataFrame:
     """(user_id, rank, track_id, score, source) for every user of ``users`` (user_id,
     favorite_genre) or of ``interactions`` (with user_idx, track_idx); ``track_genres`` is
-    (track_id, genre) and ``tracks`` the track mapping (id, idx)."""
+    (track_id, genre) and ``tracks`` the track mapping (id, idx). The popularity lists
+    (cold start, users the model does not know, everyone without a model) are recent
+    popularity's with a half-life > 0."""
     histories = interactions.groupBy("user_id", "user_idx").agg(
         F.collect_list("track_idx").alias("seen")
     )
@@ -64,7 +67,13 @@ def build_lists(
     genre_of_track = track_genres.join(
         tracks.select(F.col("id").alias("track_id"), F.col("idx").alias("track_idx")), "track_id"
     ).select("track_idx", "genre")
-    popularity = popularity_of(interactions, n, genre_of_track, users.select("favorite_genre"))
+    popularity = popularity_of(
+        interactions,
+        n,
+        genre_of_track,
+        users.select("favorite_genre"),
+        popularity_half_life_days,
+    )
     candidates = (
         Candidates.of(model, candidate_pool(interactions, pool_size)) if model is not None else None
     )

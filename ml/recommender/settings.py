@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,45 @@ def _env_float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "true", "yes"}:
+        return True
+    if raw in {"0", "false", "no"}:
+        return False
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
+
+
+def _env_choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = os.environ.get(name, "").strip().lower() or default
+    if raw not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+    return raw
+
+
+def _env_list(
+    name: str, default: tuple[Any, ...], kind: type, allowed: tuple[str, ...] = ()
+) -> tuple[Any, ...]:
+    """A comma-separated list of ``kind`` values (each one of ``allowed`` when given)."""
+    raw = os.environ.get(name, "").strip()
+    if raw == "":
+        return default
+    try:
+        values = tuple(kind(item.strip()) for item in raw.split(","))
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a comma-separated list, got {raw!r}") from exc
+    if allowed and not set(values) <= set(allowed):
+        raise ValueError(f"{name} must list values among {', '.join(allowed)}, got {raw!r}")
+    return values
+
+
+# How listen counts become ALS confidences: the count itself, or log(1 + count) so a
+# track played on repeat does not drown everything else a user heard.
+CONFIDENCES = ("raw", "log1p")
 
 
 @dataclass(frozen=True)
@@ -88,6 +128,11 @@ class AlsParams:
     # 10: a 5-iteration run has no lineage worth cutting, and a checkpoint at its last
     # iteration would only write both factor sets to disk once more.
     checkpoint_interval: int = 10
+    # Listen counts as they are ("raw") or log1p of them (see CONFIDENCES).
+    confidence: str = "raw"
+    # Each interaction's weight halves every this many days before the newest one
+    # (weights.py): a model that follows what users listen to now. 0: no decay.
+    half_life_days: float = 0.0
 
     @classmethod
     def from_env(cls) -> AlsParams:
@@ -99,6 +144,8 @@ class AlsParams:
             seed=_env_int("ALS_SEED", cls.seed),
             num_blocks=_env_int("ALS_NUM_BLOCKS", cls.num_blocks),
             checkpoint_interval=_env_int("ALS_CHECKPOINT_INTERVAL", cls.checkpoint_interval),
+            confidence=_env_choice("ALS_CONFIDENCE", cls.confidence, CONFIDENCES),
+            half_life_days=_env_float("ALS_HALF_LIFE_DAYS", cls.half_life_days),
         )
 
     def as_mlflow_params(self) -> dict[str, Any]:
@@ -112,18 +159,26 @@ class AlsParams:
             "als_cold_start_strategy": self.cold_start_strategy,
             "als_num_blocks": self.num_blocks,
             "als_checkpoint_interval": self.checkpoint_interval,
+            "als_confidence": self.confidence,
+            "als_half_life_days": self.half_life_days,
         }
 
-
-def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name, "").strip().lower()
-    if raw == "":
-        return default
-    if raw in {"1", "true", "yes"}:
-        return True
-    if raw in {"0", "false", "no"}:
-        return False
-    raise ValueError(f"{name} must be true or false, got {raw!r}")
+    @classmethod
+    def from_mlflow_params(cls, params: Mapping[str, str]) -> AlsParams | None:
+        """The settings a run logged with ``as_mlflow_params`` (None if it logged none)."""
+        if "als_rank" not in params:
+            return None
+        return cls(
+            rank=int(params["als_rank"]),
+            reg_param=float(params["als_reg_param"]),
+            alpha=float(params["als_alpha"]),
+            max_iter=int(params["als_max_iter"]),
+            seed=int(params["als_seed"]),
+            num_blocks=int(params["als_num_blocks"]),
+            checkpoint_interval=int(params["als_checkpoint_interval"]),
+            confidence=params.get("als_confidence", cls.confidence),
+            half_life_days=float(params.get("als_half_life_days", cls.half_life_days)),
+        )
 
 
 @dataclass(frozen=True)
@@ -155,6 +210,56 @@ class PolicySettings:
             max_model_age_days=_env_float("RETRAIN_MAX_MODEL_AGE_DAYS", cls.max_model_age_days),
             force_retrain=_env_bool("RETRAIN_FORCE", cls.force_retrain),
         )
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """The search over the ALS settings at retraining (search.py): which values it may
+    try, and its budget. The first setting tried is always the ALS_* one."""
+
+    # ALS fits the search may make (each on the validation split), 0: no search, the
+    # ALS_* settings are the challenger's. Small: a retraining day makes these fits on
+    # top of the hold-out's and the final one.
+    max_fits: int = 4
+    # Minutes after which no new fit starts (a fit already running finishes).
+    max_minutes: float = 5.0
+    # Users whose interactions drive the search (a hashed sample when there are more;
+    # 0: all): the fits then cost the same whatever the size of the day.
+    max_users: int = 5_000
+    # Below this share of interactions new since the champion's training, the
+    # champion's settings are reused and no search runs.
+    min_changed_share: float = 0.05
+    ranks: tuple[int, ...] = (16, 32)
+    reg_params: tuple[float, ...] = (1.0, 3.0)
+    alphas: tuple[float, ...] = (10.0, 40.0)
+    max_iters: tuple[int, ...] = (5, 10)
+    confidences: tuple[str, ...] = CONFIDENCES
+    # Half-lives tried for the ALS weights, and for the recency-weighted popularity
+    # (0 in this list: no decay for ALS; a popularity is never "recent" with 0).
+    half_lives_days: tuple[float, ...] = (0.0, 7.0, 30.0)
+
+    @classmethod
+    def from_env(cls) -> SearchSettings:
+        return cls(
+            max_fits=_env_int("SEARCH_MAX_FITS", cls.max_fits),
+            max_minutes=_env_float("SEARCH_MAX_MINUTES", cls.max_minutes),
+            max_users=_env_int("SEARCH_MAX_USERS", cls.max_users),
+            min_changed_share=_env_float("SEARCH_MIN_CHANGED_SHARE", cls.min_changed_share),
+            ranks=_env_list("SEARCH_RANKS", cls.ranks, int),
+            reg_params=_env_list("SEARCH_REG_PARAMS", cls.reg_params, float),
+            alphas=_env_list("SEARCH_ALPHAS", cls.alphas, float),
+            max_iters=_env_list("SEARCH_MAX_ITERS", cls.max_iters, int),
+            confidences=_env_list("SEARCH_CONFIDENCES", cls.confidences, str, CONFIDENCES),
+            half_lives_days=_env_list("SEARCH_HALF_LIVES_DAYS", cls.half_lives_days, float),
+        )
+
+    def as_mlflow_params(self) -> dict[str, Any]:
+        return {
+            "search_max_fits": self.max_fits,
+            "search_max_minutes": self.max_minutes,
+            "search_max_users": self.max_users,
+            "search_min_changed_share": self.min_changed_share,
+        }
 
 
 def machine_memory_bytes() -> int:
@@ -225,6 +330,7 @@ class Settings:
     warehouse: WarehouseSettings = field(default_factory=WarehouseSettings)
     als: AlsParams = field(default_factory=AlsParams)
     policy: PolicySettings = field(default_factory=PolicySettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
     project_root: Path = field(default_factory=Path.cwd)
     spark: SparkSettings = field(default_factory=SparkSettings)
     top_n: int = 10
@@ -271,6 +377,7 @@ class Settings:
             warehouse=WarehouseSettings.from_env(),
             als=AlsParams.from_env(),
             policy=PolicySettings.from_env(),
+            search=SearchSettings.from_env(),
             project_root=project_root,
             spark=SparkSettings.from_env(project_root),
             top_n=_env_int("RECOMMENDATIONS_TOP_N", 10),
@@ -293,10 +400,14 @@ class Settings:
             owner: Any = self
             for name in path.split("."):
                 owner = getattr(owner, name)
-            if not minimum <= owner <= maximum:
-                upper = "" if maximum == math.inf else f" and at most {maximum:g}"
-                allowed = f"at least {minimum:g}{upper}"
-                raise ValueError(f"{variable}={owner!r} is not allowed: it must be {allowed}")
+            values = owner if isinstance(owner, tuple) else (owner,)
+            if not values:
+                raise ValueError(f"{variable} is empty: it must list at least one value")
+            for value in values:
+                if not minimum <= value <= maximum:
+                    upper = "" if maximum == math.inf else f" and at most {maximum:g}"
+                    allowed = f"at least {minimum:g}{upper}"
+                    raise ValueError(f"{variable}={value!r} is not allowed: it must be {allowed}")
         return self
 
     def with_overrides(self, **overrides: Any) -> Settings:
@@ -317,7 +428,8 @@ class Settings:
         )
 
 
-# What each numeric setting allows: (its variable, where it lives in Settings, min, max).
+# What each numeric setting allows: (its variable, where it lives in Settings, min, max);
+# a list setting: each of its values.
 RANGES: tuple[tuple[str, str, float, float], ...] = (
     ("ALS_RANK", "als.rank", 1, 10_000),
     ("ALS_REG_PARAM", "als.reg_param", 0, math.inf),
@@ -325,6 +437,16 @@ RANGES: tuple[tuple[str, str, float, float], ...] = (
     ("ALS_MAX_ITER", "als.max_iter", 1, 1_000),
     ("ALS_NUM_BLOCKS", "als.num_blocks", 1, 10_000),
     ("ALS_CHECKPOINT_INTERVAL", "als.checkpoint_interval", 1, 1_000),
+    ("ALS_HALF_LIFE_DAYS", "als.half_life_days", 0, math.inf),
+    ("SEARCH_MAX_FITS", "search.max_fits", 0, 1_000),
+    ("SEARCH_MAX_MINUTES", "search.max_minutes", 0, math.inf),
+    ("SEARCH_MAX_USERS", "search.max_users", 0, math.inf),
+    ("SEARCH_MIN_CHANGED_SHARE", "search.min_changed_share", 0, 1),
+    ("SEARCH_RANKS", "search.ranks", 1, 10_000),
+    ("SEARCH_REG_PARAMS", "search.reg_params", 0, math.inf),
+    ("SEARCH_ALPHAS", "search.alphas", 0, math.inf),
+    ("SEARCH_MAX_ITERS", "search.max_iters", 1, 1_000),
+    ("SEARCH_HALF_LIVES_DAYS", "search.half_lives_days", 0, math.inf),
     ("SPARK_SHUFFLE_PARTITIONS", "spark.shuffle_partitions", 1, 100_000),
     ("SPARK_JDBC_ROWS_PER_PARTITION", "spark.jdbc_rows_per_partition", 1, math.inf),
     ("SPARK_JDBC_BATCH_ROWS", "spark.jdbc_batch_rows", 1, math.inf),

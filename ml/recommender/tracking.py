@@ -35,8 +35,9 @@ from pyspark.ml import PipelineModel
 from pyspark.ml.recommendation import ALSModel
 from pyspark.sql.types import StructType
 
+from .candidates import Candidate
 from .policy import Champion
-from .settings import Settings
+from .settings import AlsParams, Settings
 
 CHAMPION_ALIAS = "champion"
 # Tag of every run that trained a model and of every model version: the fingerprint of the
@@ -109,6 +110,15 @@ def log_params(params: Mapping[str, Any]) -> None:
 
 def log_metrics(metrics: Mapping[str, float]) -> None:
     mlflow.log_metrics({name: float(value) for name, value in metrics.items()})
+
+
+def log_child_run(name: str, params: Mapping[str, Any], metrics: Mapping[str, float]) -> str:
+    """A run nested in the active one (a candidate of the search): its settings and how
+    it did. It carries no data fingerprint, so the skip rule never counts it."""
+    with mlflow.start_run(run_name=name, nested=True) as run:
+        log_params(params)
+        log_metrics(metrics)
+    return run.info.run_id
 
 
 class WarehouseTableSource(DatasetSource):
@@ -292,11 +302,16 @@ def champion(settings: Settings) -> Champion | None:
     fingerprint = version.tags.get(FINGERPRINT_TAG) or (
         data.tags.get(FINGERPRINT_TAG) if data else None
     )
+    als = AlsParams.from_mlflow_params(data.params) if data else None
     return Champion(
         version=str(version.version),
         age_days=age_days,
         ndcg_at_10=data.metrics.get("model_ndcg_at_10") if data else None,
         fingerprint=fingerprint,
+        # Versions registered before the search logged their settings serve ALS, with
+        # settings nobody recorded: a search is then due.
+        served=Candidate.from_tags(version.tags, als) if als else None,
+        data_max_updated_at=data.params.get("data_max_updated_at") if data else None,
     )
 
 

@@ -4,7 +4,7 @@ come back to the driver."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -13,13 +13,15 @@ from pyspark.ml.recommendation import ALS, ALSModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from .candidates import Candidate
 from .errors import RecommenderError
 from .events import timed
-from .interactions import Split
+from .interactions import Split, user_sample
 from .metrics import average_precision_at_k, ndcg_at_k, precision_at_k, recall_at_k
 from .popularity import Popularity, popularity_of
 from .score import Candidates, seen_lists, top_n_lists, user_factors
 from .settings import AlsParams
+from .weights import weighted
 
 PER_USER_METRICS = {
     "precision": precision_at_k,
@@ -48,18 +50,21 @@ def build_als(params: AlsParams) -> ALS:
     )
 
 
-def training_frame(interactions: DataFrame) -> DataFrame:
-    """The ALS columns, cached on the executors (columnar, compressed) for the fit.
+def training_frame(interactions: DataFrame, params: AlsParams | None = None) -> DataFrame:
+    """The ALS columns, weighted as ``params`` say (weights.py; None: the listen counts
+    as they are), cached on the executors (columnar, compressed) for the fit.
 
     ALS reads its input in several stages; without the cache each of them would re-run
     the query behind it (a JDBC read, a split)."""
+    if params is not None:
+        interactions = weighted(interactions, params.confidence, params.half_life_days)
     return interactions.select(
         F.col("user_idx").cast("int"), F.col("track_idx").cast("int"), F.col("weight").cast("float")
     ).persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def fit_als(interactions: DataFrame, params: AlsParams) -> ALSModel:
-    frame = training_frame(interactions)
+    frame = training_frame(interactions, params)
     model = build_als(params).fit(frame)
     frame.unpersist()
     return model
@@ -170,13 +175,9 @@ class HoldOut:
         test_rows = split.test.count()
         if test_rows == 0:
             raise NothingToHoldOut("no user has 2+ distinct tracks: nothing to hold out")
-        test = split.test
-        users = test.select("user_idx").distinct().count()
-        if 0 < max_users < users:
-            buckets = 1_000_000
-            kept = buckets * max_users // users
-            test = test.where(F.abs(F.xxhash64("user_idx")) % buckets < kept)
-        relevant = test.select(F.col("user_idx").alias("user_key"), "track_idx")
+        relevant = user_sample(split.test, max_users).select(
+            F.col("user_idx").alias("user_key"), "track_idx"
+        )
         evaluated = (
             relevant.select(F.col("user_key").alias("user_idx"))
             .distinct()
@@ -193,10 +194,17 @@ class HoldOut:
             popularity=popularity_of(split.train, k),
         )
 
-    def metrics(self, model: ALSModel | None, pool_size: int) -> dict[str, float]:
-        """The lists of ``model`` (popularity's when None), built exactly like the served
-        ones (training tracks removed, short lists completed by popularity), judged
-        against the held-out tracks."""
+    def metrics(
+        self, model: ALSModel | None, pool_size: int, half_life_days: float = 0.0
+    ) -> dict[str, float]:
+        """The lists of ``model`` (popularity's when None, recent popularity's with a
+        half-life), built exactly like the served ones (training tracks removed, short
+        lists completed by popularity), judged against the held-out tracks."""
+        popularity = (
+            popularity_of(self.split.train, self.k, half_life_days=half_life_days)
+            if model is None and half_life_days > 0
+            else self.popularity
+        )
         users = self.evaluated
         if model is not None:
             users = users.join(user_factors(model), "user_idx", "left")
@@ -206,9 +214,21 @@ class HoldOut:
             else None
         )
         lists = top_n_lists(
-            users.withColumnRenamed("user_idx", "user_key"), self.k, self.popularity, candidates
+            users.withColumnRenamed("user_idx", "user_key"), self.k, popularity, candidates
         )
         return ranking_metrics(lists, self.relevant, self.k, self.catalogue_size)
+
+    def judge(
+        self, candidate: Candidate, pool_size: int, model: ALSModel | None = None
+    ) -> dict[str, float]:
+        """The metrics of ``candidate``'s lists; an ALS candidate is fitted on the
+        training part unless its ``model`` is given."""
+        if not candidate.is_als:
+            return self.metrics(None, pool_size, candidate.popularity_half_life_days)
+        if model is None:
+            with timed("model_fitted", part="training split", candidate=candidate.label):
+                model = fit_als(self.split.train, candidate.als)
+        return self.metrics(model, pool_size)
 
     def release(self) -> None:
         self.evaluated.unpersist()
@@ -216,25 +236,28 @@ class HoldOut:
 
 def evaluate(
     split: Split,
-    params: AlsParams,
+    challenger: Candidate,
     k: int,
     pool_size: int,
-    champion: ALSModel | None = None,
+    champion: tuple[Candidate, ALSModel] | None = None,
     max_users: int = 0,
 ) -> Evaluation:
-    """Train on ``split.train`` and judge the model, popularity and the champion on the
-    same hold-out (of at most about ``max_users`` users when > 0)."""
+    """Judge ``challenger`` (fitted on ``split.train`` when it is an ALS candidate),
+    popularity and the champion (what it serves, with its model) on the same hold-out
+    (of at most about ``max_users`` users when > 0)."""
     with timed("hold_out_ready", split=split.method) as fields:
         hold_out = HoldOut.of(split, k, max_users)
         fields.update(test_rows=hold_out.test_rows, users=hold_out.evaluated.count())
-    with timed("model_fitted", part="training split"):
-        model = fit_als(split.train, params)
+    judges: dict[str, Callable[[], dict[str, float]]] = {
+        "model": lambda: hold_out.judge(challenger, pool_size),
+        "popularity": lambda: hold_out.metrics(None, pool_size),
+    }
+    if champion is not None:
+        judges["champion"] = lambda: hold_out.judge(champion[0], pool_size, champion[1])
     judged: dict[str, dict[str, float]] = {}
-    for name, candidate in (("model", model), ("popularity", None), ("champion", champion)):
-        if name == "champion" and champion is None:
-            continue
+    for name, judge in judges.items():
         with timed("lists_evaluated", lists=name) as fields:
-            judged[name] = hold_out.metrics(candidate, pool_size)
+            judged[name] = judge()
             fields["ndcg_at_10"] = judged[name][f"ndcg_at_{k}"]
     result = Evaluation(
         split_method=split.method,

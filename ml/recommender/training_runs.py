@@ -33,6 +33,9 @@ class TrainingRun:
     cold_start_users: int | None = None
     interactions_rows: int | None = None
     data_fingerprint: str | None = None
+    # What was judged on this run's hold-out (None if skipped): "als", "recent_popularity"
+    # or "popularity", chosen on the validation split or the champion's, reused.
+    candidate: str | None = None
 
     def as_fields(self) -> dict[str, object]:
         return {k: v for k, v in asdict(self).items() if v is not None}

@@ -126,5 +126,9 @@ def job_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, test_database: str)
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ALS_MAX_ITER", "5")  # these tests check plumbing, not model quality
     monkeypatch.setenv("ALS_RANK", "8")
+    # A search of two small settings: the plumbing of the search, at little cost.
+    monkeypatch.setenv("SEARCH_MAX_FITS", "2")
+    monkeypatch.setenv("SEARCH_RANKS", "8")
+    monkeypatch.setenv("SEARCH_MAX_ITERS", "5")
     monkeypatch.chdir(tmp_path)
     return tmp_path

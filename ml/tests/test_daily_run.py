@@ -1,6 +1,7 @@
 """`moovitamix-ml run` day after day against a real Postgres, MLflow in a temp dir:
-first model promoted, unchanged data skipped (new users still served), changed data
-retrained on a time split and refused by the gate, operator-forced retrain promoted.
+first model promoted after a search, unchanged data skipped (new users still served),
+changed data retrained on a time split and refused by the gate, operator-forced retrain
+promoted with the champion's settings reused.
 Each step checks the table, the champion alias and the ledger row; what MLflow records
 (dataset, signature, version tags and descriptions) is checked on the way, and no run
 may make MLflow warn."""
@@ -82,6 +83,13 @@ def _version_tags(client: MlflowClient, version: str) -> dict[str, str]:
     return client.get_model_version("moovitamix-als", version).tags
 
 
+def _child_runs(client: MlflowClient, run_id: str) -> list:
+    experiment_id = client.get_run(run_id).info.experiment_id
+    return client.search_runs(
+        [experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run_id}'"
+    )
+
+
 def test_daily_runs_promote_skip_refuse_and_force(
     warehouse: psycopg.Connection,
     job_env: Path,
@@ -112,6 +120,10 @@ def test_daily_runs_promote_skip_refuse_and_force(
     first = _ledger(warehouse)[-1]
     assert first["run_id"] == "day-1"
     assert first["decision"] == "promoted", first
+    assert (
+        first["candidate"] == "als"
+        and "chosen on the per_user validation split" in (first["reason"])
+    )
     assert first["model_version"] == "1" and first["interactions_rows"] == 50 * 6
     assert first["ndcg_at_10"] > first["popularity_ndcg_at_10"] > 0
     assert first["users_scored"] == 51 and first["cold_start_users"] == 1
@@ -139,6 +151,20 @@ def test_daily_runs_promote_skip_refuse_and_force(
     assert run.data.params["split_method"] == "per_user"
     assert run.data.params["data_max_updated_at"].startswith("2026-11-01")
     assert run.data.tags["decision"] == "promoted"
+    # The search: two ALS settings, then plain and recent popularity (two half-lives),
+    # each a nested run; the parent holds the settings that went to the gate.
+    children = _child_runs(client, first["mlflow_run_id"])
+    assert sorted(c.data.params["candidate"] for c in children) == [
+        "als",
+        "als",
+        "popularity",
+        "recent_popularity",
+        "recent_popularity",
+    ]
+    assert all("validation_ndcg_at_10" in c.data.metrics for c in children)
+    assert run.data.params["search_fits"] == "2" and run.data.params["candidate"] == "als"
+    assert run.data.params["als_rank"] == "8" and "validation_ndcg_at_10" in run.data.metrics
+    assert "event=search_trial" in log and "event=search_done" in log
     # The Datasets tab: the interactions, digest = the fingerprint, with their row count.
     dataset, input_tags = _dataset(client, first["mlflow_run_id"])
     assert dataset.name == "marts.user_track_interactions"
@@ -155,6 +181,8 @@ def test_daily_runs_promote_skip_refuse_and_force(
         "gate_decision": "promoted",
         "ndcg_at_10": str(first["ndcg_at_10"]),
         "data_fingerprint": first["data_fingerprint"],
+        "candidate": "als",
+        "popularity_half_life_days": "0.0",
     }
     champion_version = client.get_model_version("moovitamix-als", "1")
     assert champion_version.run_id == first["mlflow_run_id"]
@@ -179,6 +207,7 @@ def test_daily_runs_promote_skip_refuse_and_force(
     assert second["decision"] == "skipped", second
     assert "unchanged" in second["reason"] and second["model_version"] == "1"
     assert second["ndcg_at_10"] is None and second["champion_ndcg_at_10"] is not None
+    assert second["candidate"] is None and not _child_runs(client, second["mlflow_run_id"])
     assert 2 in _recs(warehouse) and second["cold_start_users"] == 2
     assert len(client.search_model_versions("name='moovitamix-als'")) == 1
     dataset, input_tags = _dataset(client, second["mlflow_run_id"])
@@ -212,6 +241,8 @@ def test_daily_runs_promote_skip_refuse_and_force(
         "gate_decision": "kept_champion",
         "ndcg_at_10": str(third["ndcg_at_10"]),
         "data_fingerprint": third["data_fingerprint"],
+        "candidate": third["candidate"],
+        "popularity_half_life_days": "0.0",
     }
     assert third["data_fingerprint"] != first["data_fingerprint"]
     refused = client.get_model_version("moovitamix-als", "2").description
@@ -220,7 +251,10 @@ def test_daily_runs_promote_skip_refuse_and_force(
     assert json.loads(third_dataset.profile)["num_rows"] == third["interactions_rows"]
 
     # Day 4: same data as day 3 (would skip), but the operator forces a retrain; a wide
-    # tolerance lets the retrained model through the (same) gate.
+    # tolerance lets the retrained model through the (same) gate. Fewer interactions are
+    # new since the champion's training than the share that calls for a search: the
+    # champion's settings are reused, nothing is searched.
+    monkeypatch.setenv("SEARCH_MIN_CHANGED_SHARE", "0.5")
     monkeypatch.setenv("GATE_NDCG_TOLERANCE", "1")
     monkeypatch.setenv("RETRAIN_FORCE", "true")
     monkeypatch.setenv("MOOVITAMIX_RUN_ID", "day-4")
@@ -228,6 +262,9 @@ def test_daily_runs_promote_skip_refuse_and_force(
     fourth = _ledger(warehouse)[-1]
     assert fourth["decision"] == "forced_retrain_promoted", fourth
     assert fourth["model_version"] == "3"
+    assert "its settings are reused, no search" in fourth["reason"]
+    assert fourth["candidate"] == "als" and not _child_runs(client, fourth["mlflow_run_id"])
+    assert client.get_run(fourth["mlflow_run_id"]).data.params["search_fits"] == "0"
     assert str(client.get_model_version_by_alias("moovitamix-als", "champion").version) == "3"
     assert _version_tags(client, "3")["gate_decision"] == "forced_retrain_promoted"
     assert [r["run_id"] for r in _ledger(warehouse)] == ["day-1", "day-2", "day-3", "day-4"]

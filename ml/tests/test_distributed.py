@@ -74,6 +74,10 @@ def _job_env(tmp_path: Path, database: str, **extra: str) -> dict[str, str]:
         "SPARK_JDBC_JAR": str(PROJECT_ROOT / ".spark" / "jars" / "postgresql.jar"),
         "ALS_RANK": "8",
         "ALS_MAX_ITER": "3",
+        # The search runs too (its collects are under the same limit), kept small.
+        "SEARCH_MAX_FITS": "2",
+        "SEARCH_RANKS": "8",
+        "SEARCH_MAX_ITERS": "3",
         "RECOMMENDATIONS_TOP_N": str(TOP_N),
         "MOOVITAMIX_RUN_ID": tmp_path.name,
         **extra,

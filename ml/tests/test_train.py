@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from pyspark.sql import SparkSession
 
+from recommender.candidates import ALS, Candidate
 from recommender.interactions import per_user_split
 from recommender.metrics import mean_ranking_metrics
 from recommender.settings import AlsParams
@@ -23,12 +24,13 @@ from recommender.train import (
 from .synthetic import as_spark
 
 FAST_ALS = AlsParams(rank=8, max_iter=5)
+FAST = Candidate(ALS, FAST_ALS)
 METRICS = {"precision_at_10", "recall_at_10", "map_at_10", "ndcg_at_10", "coverage"}
 
 
 def test_als_beats_popularity_on_planted_tastes(spark: SparkSession, planted: pd.DataFrame) -> None:
     split = per_user_split(as_spark(spark, planted), fraction=0.2, seed=42)
-    result = evaluate(split, FAST_ALS, k=10, pool_size=0)
+    result = evaluate(split, FAST, k=10, pool_size=0)
     assert result.evaluated_users == planted["user_id"].nunique()
     assert result.test_rows == split.test.count()
     assert result.train_rows + result.test_rows == len(planted)
@@ -48,7 +50,7 @@ def test_champion_is_scored_on_the_same_hold_out(
 ) -> None:
     split = per_user_split(as_spark(spark, planted), fraction=0.2, seed=42)
     champion = fit_als(split.train, FAST_ALS)
-    result = evaluate(split, FAST_ALS, k=10, pool_size=0, champion=champion)
+    result = evaluate(split, FAST, k=10, pool_size=0, champion=(FAST, champion))
     assert result.champion is not None
     # Same data, same seed, same parameters: the same model, the same score.
     assert result.champion["ndcg_at_10"] == pytest.approx(result.model["ndcg_at_10"])
@@ -83,7 +85,7 @@ def test_evaluation_needs_a_user_with_two_tracks(spark: SparkSession) -> None:
         }
     )
     with pytest.raises(NothingToHoldOut):
-        evaluate(per_user_split(as_spark(spark, single), 0.2, 42), FAST_ALS, k=10, pool_size=0)
+        evaluate(per_user_split(as_spark(spark, single), 0.2, 42), FAST, k=10, pool_size=0)
 
 
 def test_training_frame_is_cached_on_the_executors(

@@ -48,3 +48,6 @@ alter table ml.training_runs
     drop column if exists recall_at_10,
     drop column if exists map_at_10,
     drop column if exists split_method;
+-- What a training judged on its hold-out: the ALS model or a popularity list, chosen on
+-- a validation split (ml/recommender/search.py).
+alter table ml.training_runs add column if not exists candidate text;

@@ -1,0 +1,200 @@
+"""The search at retraining: which ALS settings, and which candidate, go to the gate.
+
+The settings the recommender was tuned with were chosen on one data set; on another
+(or on the same one months later) others may do better, and a model that ignores time
+may lose to a list of what is popular now. So a retraining tries a few ALS settings
+(rank, regParam, alpha, iterations, confidence transform, decay half-life) on a
+validation split carved from the hold-out's training part, by the same method, within
+a budget of fits and minutes; the best one is then compared, on the same validation
+split, with plain and recent popularity. The chosen candidate alone is judged on the
+hold-out by the gate (policy.py), which stays unseen until then.
+
+When few interactions changed since the champion was trained, the champion's settings
+are reused and nothing is searched: a search would cost its fits to find, most likely,
+the same settings.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from . import tracking
+from .candidates import ALS, Candidate, best, popularity_candidates
+from .events import emit
+from .interactions import Split, validation_split
+from .policy import Champion
+from .settings import AlsParams, SearchSettings, Settings
+from .train import HoldOut, NothingToHoldOut
+
+VALIDATION_METRIC = "validation_ndcg_at_10"
+
+
+@dataclass(frozen=True)
+class Budget:
+    max_fits: int
+    max_seconds: float
+    # Injected by the tests: no test waits for a real minute to pass.
+    clock: Callable[[], float] = time.monotonic
+
+
+@dataclass(frozen=True)
+class Trial:
+    params: AlsParams
+    ndcg_at_10: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    best: Trial
+    trials: list[Trial]
+    # Why it stopped: "fits" or "minutes" (the budget), "exhausted" (nothing left to try).
+    stopped: str
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """The challenger of a retraining and how it was chosen."""
+
+    candidate: Candidate
+    # Its NDCG@10 on the validation split (None when it was not judged there).
+    validation_ndcg_at_10: float | None
+    fits: int
+    reason: str
+
+
+def settings_to_try(base: AlsParams, search: SearchSettings, seed: int) -> list[AlsParams]:
+    """``base`` first (today's ALS_* settings or the champion's), then every other point
+    of the grid in a seeded order: a budget of n fits tries n different settings, the
+    same ones every day."""
+    grid = [
+        replace(
+            base,
+            rank=rank,
+            reg_param=reg_param,
+            alpha=alpha,
+            max_iter=max_iter,
+            confidence=confidence,
+            half_life_days=half_life,
+        )
+        for rank, reg_param, alpha, max_iter, confidence, half_life in itertools.product(
+            search.ranks,
+            search.reg_params,
+            search.alphas,
+            search.max_iters,
+            search.confidences,
+            search.half_lives_days,
+        )
+    ]
+    others = [params for params in dict.fromkeys(grid) if params != base]
+    random.Random(seed).shuffle(others)
+    return [base, *others]
+
+
+def search(
+    to_try: Iterable[AlsParams], judge: Callable[[AlsParams], float], budget: Budget
+) -> SearchResult:
+    """Judge settings in order until the budget is spent (at least one is judged); the
+    best NDCG@10 wins, the earlier one on a tie. Each is an MLflow run nested in the
+    active one, with its settings and its validation NDCG@10."""
+    started = budget.clock()
+    trials: list[Trial] = []
+    stopped = "exhausted"
+    for params in to_try:
+        if len(trials) >= budget.max_fits:
+            stopped = "fits"
+            break
+        if trials and budget.clock() - started >= budget.max_seconds:
+            stopped = "minutes"
+            break
+        trial_started = budget.clock()
+        trial = Trial(params, judge(params))
+        trials.append(trial)
+        tracking.log_child_run(
+            f"search-{len(trials)}",
+            Candidate(ALS, params).as_mlflow_params(),
+            {VALIDATION_METRIC: trial.ndcg_at_10},
+        )
+        emit(
+            "search_trial",
+            trial=len(trials),
+            seconds=round(budget.clock() - trial_started, 1),
+            ndcg_at_10=trial.ndcg_at_10,
+            **params.as_mlflow_params(),
+        )
+    if not trials:
+        raise ValueError("nothing to try: the search needs at least one setting and one fit")
+    winner = max(trials, key=lambda trial: trial.ndcg_at_10)
+    return SearchResult(best=winner, trials=trials, stopped=stopped)
+
+
+def changed_share(interactions: DataFrame, rows: int, champion: Champion) -> float | None:
+    """The share of ``interactions`` first seen after the newest update the champion
+    learnt (None when that is unknown). More listens of a pair it knew do not count:
+    the warehouse keeps a pair's first load time only."""
+    if not champion.data_max_updated_at or rows == 0:
+        return None
+    try:
+        learnt_until = datetime.fromisoformat(champion.data_max_updated_at)
+    except ValueError:
+        return None
+    return interactions.where(F.col("seen_at") > F.lit(learnt_until)).count() / rows
+
+
+def reused(champion: Champion | None, share: float | None, search: SearchSettings) -> str | None:
+    """Why the champion's settings are reused without a search, or None."""
+    if champion is None or champion.served is None or share is None:
+        return None
+    if share < search.min_changed_share:
+        return (
+            f"{share:.1%} of the interactions are new since champion v{champion.version} "
+            f"(< {search.min_changed_share:.1%}): its settings are reused, no search"
+        )
+    return None
+
+
+def tune(split: Split, settings: Settings, clock: Callable[[], float] = time.monotonic) -> Tuned:
+    """The search's best ALS settings against plain and recent popularity, all judged on
+    a validation split carved from ``split.train``. Without a budget, or without
+    anything to validate on, the ALS_* settings go to the gate unsearched."""
+    base = Candidate(ALS, settings.als)
+    if settings.search.max_fits == 0:
+        return Tuned(base, None, 0, "no search (SEARCH_MAX_FITS=0)")
+    validation = validation_split(
+        split, settings.holdout_fraction, settings.holdout_seed, settings.search.max_users
+    )
+    try:
+        hold_out = HoldOut.of(validation, settings.eval_k, settings.eval_max_users)
+    except NothingToHoldOut as exc:
+        return Tuned(base, None, 0, f"no search: the validation split is empty ({exc})")
+    metric = f"ndcg_at_{settings.eval_k}"
+    result = search(
+        settings_to_try(settings.als, settings.search, settings.holdout_seed),
+        lambda params: hold_out.judge(Candidate(ALS, params), settings.candidate_pool)[metric],
+        Budget(settings.search.max_fits, settings.search.max_minutes * 60, clock),
+    )
+    scores = [(Candidate(ALS, result.best.params), result.best.ndcg_at_10)]
+    for candidate in popularity_candidates(result.best.params, settings.search.half_lives_days):
+        ndcg = hold_out.judge(candidate, settings.candidate_pool)[metric]
+        scores.append((candidate, ndcg))
+        tracking.log_child_run(
+            candidate.label, candidate.as_mlflow_params(), {VALIDATION_METRIC: ndcg}
+        )
+        emit("candidate_validated", candidate=candidate.label, ndcg_at_10=ndcg)
+    hold_out.release()
+    chosen, ndcg = best(scores)
+    return Tuned(
+        chosen,
+        ndcg,
+        len(result.trials),
+        f"{chosen.label} chosen on the {validation.method} validation split "
+        f"(NDCG@10 {ndcg:.4f}; {len(result.trials)} ALS settings tried, "
+        f"stopped: {result.stopped})",
+    )

@@ -1,0 +1,215 @@
+"""The search at retraining: it picks the better setting, stops at its budget (fits or
+an injected clock), logs each setting as a nested MLflow run, reuses the champion's
+settings when little changed; recent popularity goes through the gate and is published
+when it beats ALS on data driven by what is recent."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from pyspark.sql import SparkSession
+
+from recommender import policy
+from recommender.candidates import ALS, RECENT_POPULARITY, Candidate
+from recommender.interactions import per_user_split, split_for_evaluation
+from recommender.pipeline import Serving
+from recommender.recommend import build_lists
+from recommender.search import (
+    VALIDATION_METRIC,
+    Budget,
+    changed_share,
+    reused,
+    search,
+    settings_to_try,
+    tune,
+)
+from recommender.settings import AlsParams, PolicySettings, SearchSettings, Settings
+from recommender.train import HoldOut, evaluate
+
+from .synthetic import as_spark
+
+FAST_ALS = AlsParams(rank=8, max_iter=5)
+DAY0 = datetime(2026, 11, 1, 6)
+
+
+@pytest.fixture()
+def parent_run(tmp_path: Path) -> Iterator[str]:
+    """An active MLflow run (the daily run's) in a store of its own."""
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    experiment_id = MlflowClient().create_experiment(
+        "search", artifact_location=(tmp_path / "artifacts").as_uri()
+    )
+    mlflow.set_experiment(experiment_id=experiment_id)
+    with mlflow.start_run() as run:
+        yield run.info.run_id
+
+
+def _children(parent_run_id: str) -> list[mlflow.entities.Run]:
+    experiment_id = MlflowClient().get_run(parent_run_id).info.experiment_id
+    return MlflowClient().search_runs(
+        [experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'",
+        order_by=["attributes.start_time ASC"],
+    )
+
+
+def _settings(n: int) -> list[AlsParams]:
+    return [replace(FAST_ALS, rank=rank) for rank in range(1, n + 1)]
+
+
+def test_the_search_picks_the_better_of_two_settings_and_logs_each(
+    spark: SparkSession, planted: pd.DataFrame, parent_run: str
+) -> None:
+    hold_out = HoldOut.of(per_user_split(as_spark(spark, planted), 0.2, 42), k=10)
+    # regParam 1000 shrinks every factor to nothing: its lists are popularity's.
+    collapsed, good = replace(FAST_ALS, reg_param=1000.0), FAST_ALS
+    result = search(
+        [collapsed, good],
+        lambda params: hold_out.judge(Candidate(ALS, params), 0)["ndcg_at_10"],
+        Budget(max_fits=2, max_seconds=3600),
+    )
+    assert result.best.params == good
+    assert [trial.params for trial in result.trials] == [collapsed, good]
+    assert result.trials[1].ndcg_at_10 > result.trials[0].ndcg_at_10
+    children = _children(parent_run)
+    assert [c.data.params["als_reg_param"] for c in children] == ["1000.0", "3.0"]
+    assert [c.data.metrics[VALIDATION_METRIC] for c in children] == [
+        t.ndcg_at_10 for t in result.trials
+    ]
+    assert all(c.data.params["candidate"] == "als" for c in children)
+
+
+def test_the_search_stops_at_its_budget_of_fits(parent_run: str) -> None:
+    judged: list[AlsParams] = []
+
+    def judge(params: AlsParams) -> float:
+        judged.append(params)
+        return float(params.rank)
+
+    result = search(_settings(5), judge, Budget(max_fits=3, max_seconds=3600))
+    assert len(judged) == 3 and result.stopped == "fits"
+    assert result.best.params.rank == 3
+    assert len(_children(parent_run)) == 3
+    everything = search(_settings(2), judge, Budget(max_fits=3, max_seconds=3600))
+    assert len(everything.trials) == 2 and everything.stopped == "exhausted"
+
+
+def test_the_search_stops_when_its_minutes_are_spent(parent_run: str) -> None:
+    # Every reading of the clock is a minute later: the third setting would start after
+    # the 2.5 minutes of the budget (started 0, trial 1 at 1-2, trial 2 at 3...).
+    minutes = iter(range(100))
+    clock = lambda: 60.0 * next(minutes)  # noqa: E731
+    result = search(_settings(5), lambda p: 0.1, Budget(max_fits=10, max_seconds=150, clock=clock))
+    assert result.stopped == "minutes" and len(result.trials) == 1
+    # Even a spent budget judges one setting: a retraining always has a challenger.
+    late = search(_settings(5), lambda p: 0.1, Budget(max_fits=10, max_seconds=0, clock=clock))
+    assert len(late.trials) == 1
+
+
+def test_settings_are_tried_base_first_then_the_grid_in_a_stable_order() -> None:
+    grid = SearchSettings(ranks=(8, 16), reg_params=(1.0, 3.0), alphas=(10.0,), max_iters=(5,))
+    tried = settings_to_try(FAST_ALS, grid, seed=42)
+    assert tried[0] == FAST_ALS
+    # 2 ranks x 2 regParams x 2 confidences x 3 half-lives, the base being one of them.
+    assert len(tried) == 24 and len(set(tried)) == 24
+    assert tried == settings_to_try(FAST_ALS, grid, seed=42)
+    assert {p.confidence for p in tried[1:]} == {"raw", "log1p"}
+
+
+def test_the_champion_settings_are_reused_when_little_changed(
+    spark: SparkSession, planted: pd.DataFrame
+) -> None:
+    served = Candidate(ALS, FAST_ALS)
+    learnt_until = DAY0.isoformat()
+    champion = policy.Champion("3", 1.0, 0.2, "abc", served, learnt_until)
+    rows = planted.assign(seen_at=DAY0)
+    rows.loc[rows.index[:10], "seen_at"] = DAY0 + timedelta(days=1)
+    share = changed_share(as_spark(spark, rows), len(rows), champion)
+    assert share == pytest.approx(10 / len(rows))
+    search_settings = SearchSettings(min_changed_share=0.05)
+    assert share is not None and share < 0.05
+    assert "its settings are reused" in (reused(champion, share, search_settings) or "")
+    assert reused(champion, 0.5, search_settings) is None
+    # A champion whose settings were never recorded, or an unknown share: search.
+    assert reused(replace(champion, served=None), share, search_settings) is None
+    assert (
+        changed_share(as_spark(spark, rows), len(rows), replace(champion, data_max_updated_at=None))
+        is None
+    )
+
+
+def _recent_hits() -> pd.DataFrame:
+    """Day 0: each of 80 users hears 5 of 10 old tracks (about 40 listeners each).
+    Days 1, 2, 3: 15 new users a day hear the same 5 new hits (tracks 10-14). Counted
+    plainly the old tracks lead (40 listeners against 30); what comes next is the hits."""
+    rng = random.Random(3)
+    rows = [(u, t, DAY0) for u in range(80) for t in rng.sample(range(10), 5)]
+    for day in (1, 2, 3):
+        users = range(15 * (day - 1), 15 * day)
+        rows += [(u, t, DAY0 + timedelta(days=day)) for u in users for t in range(10, 15)]
+    return pd.DataFrame(
+        {
+            "user_id": [1000 + u for u, _, _ in rows],
+            "track_id": [5000 + t for _, t, _ in rows],
+            "weight": 1.0,
+            "seen_at": [seen for _, _, seen in rows],
+            "user_idx": [u for u, _, _ in rows],
+            "track_idx": [t for _, t, _ in rows],
+        }
+    )
+
+
+def test_the_gate_publishes_recent_popularity_when_it_beats_als(
+    spark: SparkSession, parent_run: str
+) -> None:
+    settings = Settings(
+        als=FAST_ALS,
+        search=SearchSettings(max_fits=1, half_lives_days=(0.25,)),
+        holdout_fraction=0.1,
+        candidate_pool=0,
+        eval_max_users=0,
+    )
+    interactions = as_spark(spark, _recent_hits())
+    split = split_for_evaluation(interactions, settings.holdout_fraction, settings.holdout_seed)
+    assert split.method == "time"
+    tuned = tune(split, settings)
+    assert tuned.candidate == Candidate(RECENT_POPULARITY, FAST_ALS, 0.25), tuned
+    assert tuned.fits == 1 and "chosen on the time validation split" in tuned.reason
+    # One ALS setting, plain popularity, recent popularity: three nested runs.
+    assert [c.data.params["candidate"] for c in _children(parent_run)] == [
+        "als",
+        "popularity",
+        "recent_popularity",
+    ]
+
+    chosen = evaluate(split, tuned.candidate, 10, 0)
+    als = evaluate(split, Candidate(ALS, FAST_ALS), 10, 0)
+    assert chosen.model["ndcg_at_10"] > als.model["ndcg_at_10"], (chosen, als)
+    verdict = policy.gate(
+        chosen.model["ndcg_at_10"], None, chosen.popularity["ndcg_at_10"], False, PolicySettings()
+    )
+    assert verdict.promote and verdict.decision == policy.PROMOTED, verdict
+
+    serving = Serving.of(tuned.candidate, None, "1")
+    assert serving.model is None and serving.popularity_half_life_days == 0.25
+    users = spark.createDataFrame(
+        [(1000 + u, None) for u in range(80)], "user_id long, favorite_genre string"
+    )
+    tracks = spark.createDataFrame([(5000 + t, t) for t in range(15)], "id long, idx int")
+    genres = spark.createDataFrame(
+        [(5000 + t, "pop") for t in range(15)], "track_id long, genre string"
+    )
+    lists = build_lists(
+        interactions, users, genres, tracks, serving.model, 10, 0, serving.popularity_half_life_days
+    )
+    # A user who heard only old tracks is offered the hits first.
+    top = [r["track_id"] for r in lists.where("user_id = 1079").orderBy("rank").collect()]
+    assert sorted(top[:5]) == [5010, 5011, 5012, 5013, 5014]
