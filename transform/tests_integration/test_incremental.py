@@ -8,35 +8,17 @@
    (the build passes); a duplicate key in a mart fails dbt's key test.
 
 Run from the project root with the project venv (it imports `orchestrate`):
-`.venv/bin/python -m pytest transform/tests_integration`. The warehouse comes from
-WAREHOUSE_* (defaults: the `make test` instance, started here if it is not running); the
-test works in a database of its own, dropped and recreated.
+`.venv/bin/python -m pytest transform/tests_integration`. The warehouse: dbt_harness.py.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import psycopg
 import pytest
-
-from local.ports import free_port
-from local.postgres import LocalPostgres
-from local.stand_in import running_stand_in
-from orchestrate.project import PROJECT_ROOT, load_dotenv
-from orchestrate.roles import prepare_warehouse
-
-os.environ.setdefault("WAREHOUSE_PORT", "5434")
-os.environ.setdefault("WAREHOUSE_DATA_DIR", str(PROJECT_ROOT / ".pgdata-test"))
-load_dotenv()  # the owner, the roles' passwords and the salt, as `make install` wrote them
+from dbt_harness import Warehouse, fresh_warehouse, rows_written
 
 DATABASE = "dbt_incremental_test"
-MELTANO = PROJECT_ROOT / ".venv/bin/meltano"
 
 # Every mart, with the order that makes two reads comparable row by row.
 MARTS = {
@@ -64,103 +46,18 @@ PROFILE_TOTALS = {
 }
 
 
-@dataclass
-class Warehouse:
-    env: dict[str, str]
-    target_path: Path
-    exit_code: int | None = None  # of the last dbt command
-
-    def connect(self) -> psycopg.Connection:
-        return psycopg.connect(
-            host=self.env["WAREHOUSE_HOST"],
-            port=int(self.env["WAREHOUSE_PORT"]),
-            user=self.env["WAREHOUSE_USER"],
-            password=self.env["WAREHOUSE_PASSWORD"],
-            dbname=DATABASE,
-            autocommit=True,
-        )
-
-    def dbt(self, *args: str, check: bool = True) -> dict[str, dict]:
-        """Run dbt as the job does (through Meltano, which hands it the salt's session setting);
-        return its run results by node id without the hash of tests (model.moovitamix.x)."""
-        result = subprocess.run(
-            [
-                str(MELTANO),
-                "invoke",
-                "dbt-postgres",
-                *args,
-                "--target-path",
-                str(self.target_path),
-                "--log-path",
-                str(self.target_path),
-            ],
-            cwd=PROJECT_ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        self.exit_code = result.returncode
-        if check:
-            assert result.returncode == 0, result.stdout[-4000:]
-        if args[:2] == ("source", "freshness"):  # its results, by table, are in sources.json
-            results = json.loads((self.target_path / "sources.json").read_text())["results"]
-            return {node["unique_id"].rsplit(".", 1)[-1]: node for node in results}
-        results = json.loads((self.target_path / "run_results.json").read_text())["results"]
-        return {".".join(node["unique_id"].split(".")[:3]): node for node in results}
-
-    def load(self, **api_settings: str) -> None:
-        """Serve the stand-in with these settings and load it with the real Meltano pipeline."""
-        with running_stand_in({**self.env, **api_settings}, free_port(), self.target_path / "stand-in.log") as url:
-            result = subprocess.run(
-                [str(MELTANO), "run", "tap-moovitamix", "target-postgres"],
-                cwd=PROJECT_ROOT,
-                env={**self.env, "TAP_MOOVITAMIX_API_URL": url},
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )
-        assert result.returncode == 0, result.stderr[-4000:]
-
-    def marts(self) -> dict[str, list[tuple]]:
-        with self.connect() as conn:
-            return {
-                name: conn.execute(f"select * from marts.{name} order by {order}").fetchall()
-                for name, order in MARTS.items()
-            }
+def marts(warehouse: Warehouse) -> dict[str, list[tuple]]:
+    with warehouse.connect() as conn:
+        return {
+            name: conn.execute(f"select * from marts.{name} order by {order}").fetchall()
+            for name, order in MARTS.items()
+        }
 
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
-    server = LocalPostgres.from_env()
-    local = os.environ["WAREHOUSE_HOST"] in ("127.0.0.1", "localhost")
-    started_here = local and not server.is_running()
-    if started_here:
-        server.start()
-    tmp = tmp_path_factory.mktemp("dbt")
-    env = {
-        **os.environ,
-        "WAREHOUSE_DB": DATABASE,
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    env.pop("MOOVITAMIX_API_URL", None)
-    login = {"host": env["WAREHOUSE_HOST"], "port": int(env["WAREHOUSE_PORT"]), "user": env["WAREHOUSE_USER"],
-             "password": env["WAREHOUSE_PASSWORD"], "autocommit": True}
-    with psycopg.connect(dbname="postgres", **login) as admin:
-        admin.execute(f'drop database if exists "{DATABASE}" with (force)')
-        admin.execute(f'create database "{DATABASE}"')
-    with psycopg.connect(dbname=DATABASE, **login) as fresh:  # schemas and roles, dbt's included
-        prepare_warehouse(fresh)
-    yield Warehouse(env=env, target_path=tmp / "target")
-    if started_here:
-        server.stop()
-
-
-def rows_written(results: dict[str, dict], model: str) -> int:
-    return results[f"model.moovitamix.{model}"]["adapter_response"]["rows_affected"]
+    with fresh_warehouse(DATABASE, tmp_path_factory.mktemp("dbt")) as fresh:
+        yield fresh
 
 
 def test_incremental_builds_equal_a_full_rebuild(warehouse: Warehouse) -> None:
@@ -175,10 +72,10 @@ def test_incremental_builds_equal_a_full_rebuild(warehouse: Warehouse) -> None:
     # Another universe: the client's application redrew every id (identities replaced).
     warehouse.load(MOOVITAMIX_API_DAY="1", MOOVITAMIX_API_UNIVERSE="1")
     warehouse.dbt("build")
-    incremental = warehouse.marts()
+    incremental = marts(warehouse)
 
     warehouse.dbt("build", "--full-refresh")
-    rebuilt = warehouse.marts()
+    rebuilt = marts(warehouse)
 
     for mart in MARTS:
         assert incremental[mart] == rebuilt[mart], f"marts.{mart} differs after --full-refresh"
