@@ -3,13 +3,14 @@
 -- migrations; it needs CREATEROLE, or the roles made beforehand by a DBA), idempotent:
 -- orchestrate/roles.py applies it at every local server start and every run.
 --
---   role         connects as                     reads                     writes (owns)
---   loader       target-postgres, Meltano state  raw, meltano              raw, meltano
---   transformer  dbt                             raw                       staging, snapshots, marts, pii, ops
---   quality      Soda contracts                  raw, marts, pii, ops      quality (its volume history)
---   ml           the recommender's job           marts                     ml
---   reader       serving API, analysts           marts, ml                 nothing
---   pii_reader   whoever may see names, e-mails  pii                       nothing
+--   role         connects as                     reads                       writes (owns)
+--   loader       target-postgres, Meltano state  raw, meltano                raw, meltano
+--   transformer  dbt                             raw, the rows of            staging, snapshots, marts, pii, ops
+--                                                ml.user_recommendations
+--   quality      Soda contracts                  raw, marts, pii, ops        quality (its volume history)
+--   ml           the recommender's job           marts                       ml
+--   reader       serving API, analysts           marts, ml                   nothing
+--   pii_reader   whoever may see names, e-mails  pii                         nothing
 --
 -- The transformer may also delete from raw: the erasure purge (transform/macros/erasure.sql)
 -- takes erased people out of what the last load brought back. dbt declares the same
@@ -96,6 +97,40 @@ alter default privileges for role transformer in schema ops grant select on tabl
 grant usage on schema ml to reader;
 grant select on all tables in schema ml to reader;
 alter default privileges for role ml in schema ml grant select on tables to reader;
+
+-- The transformer reads the published lists, and nothing else of ml, to profile them after
+-- each publication (transform/models/marts/profile/profile_published_*). Not through a grant
+-- on ml.user_recommendations: the recommender publishes by swapping a new table in
+-- (ml/recommender/data.py), and a table's grants go with the table it replaces. Nor
+-- through ml's default privileges: they would open every table ml creates (its runs, its
+-- id mappings, their staging copies). A function of ml returns the rows of whichever
+-- table holds the name when it is called (PL/pgSQL resolves names at each call and keeps
+-- no dependency that would stop the swap's drop); the view over it is dbt's source.
+grant usage on schema ml to transformer;
+set role ml;
+create or replace function ml.read_published_recommendations()
+returns table (
+    user_id bigint, rank integer, track_id bigint, score double precision, model_version text,
+    generated_at timestamptz
+)
+language plpgsql stable security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return query
+        select published.user_id, published.rank, published.track_id, published.score,
+               published.model_version, published.generated_at
+        from ml.user_recommendations as published;
+end
+$$;
+create or replace view ml.published_recommendations as
+    select * from ml.read_published_recommendations();
+revoke all on function ml.read_published_recommendations() from public;
+grant execute on function ml.read_published_recommendations() to transformer;
+-- The reader reads the table itself; the view and its function are the transformer's door.
+revoke all on ml.published_recommendations from reader;
+grant select on ml.published_recommendations to transformer;
+reset role;
 
 -- A statement or a lock wait that outlasts these is stuck, not slow: a whole day at
 -- 1,000,000 records per endpoint took 48 (day 0) and 60 minutes (day 1) in `make bench-day`,

@@ -87,12 +87,36 @@ def test_the_reader_reads_the_marts_and_the_recommendations(
     ("pii_reader", "marts.dim_users", False),
     ("quality", "pii.users", True),
     ("quality", "ml.user_recommendations", False),
+    # The transformer reads the published lists through ml's view of them (orchestrate/roles.sql:
+    # a grant on the table would not survive the recommender's swap), and nothing else of ml.
+    ("transformer", "ml.published_recommendations", True),
     ("transformer", "ml.user_recommendations", False),
+    ("transformer", "ml.training_runs", False),
+    ("transformer", "ml.user_index", False),
+    ("reader", "ml.published_recommendations", False),
 ])
 def test_each_role_reads_what_it_needs_only(
     postgres_server: LocalPostgres, job_env: dict[str, str], role: str, table: str, allowed: bool
 ) -> None:
     assert can_select(postgres_server, role, table) is allowed
+
+
+def test_the_transformer_profiles_the_publication_of_the_run_and_writes_nothing_in_ml(
+    postgres_server: LocalPostgres, job_env: dict[str, str]
+) -> None:
+    with postgres_server.connect(DATABASE) as owner:
+        published = owner.execute("select count(*), max(generated_at) from ml.user_recommendations").fetchone()
+        profiled = owner.execute("select recommendations, generated_at from marts.profile_published_lists").fetchall()
+    assert published[0] > 0
+    # The job's last step read, as the transformer, the lists its recommender had just swapped in.
+    assert profiled == [published]
+    with login(postgres_server, "transformer") as transformer:
+        assert transformer.execute(
+            "select count(*), max(generated_at) from ml.published_recommendations").fetchone() == published
+        for statement in ("create table ml.not_yours (x int)", "delete from ml.user_recommendations",
+                          "truncate ml.user_recommendations", "drop view ml.published_recommendations"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                transformer.execute(statement)
 
 
 def test_roles_write_nowhere_else(postgres_server: LocalPostgres, job_env: dict[str, str]) -> None:

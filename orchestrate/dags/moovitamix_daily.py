@@ -42,7 +42,7 @@ LEASE = EXECUTION_TIMEOUT * (RETRIES + 1) + sum((RETRY_DELAY * 2**attempt for at
 
 with DAG(
     dag_id="moovitamix_daily",
-    description="tap-moovitamix ► target-postgres ► dbt build ► Soda gate ► recommender",
+    description="tap-moovitamix ► target-postgres ► dbt build ► Soda gate ► recommender ► profile of its lists",
     schedule=job_schedule(DAILY_JOB, PROJECT),
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     catchup=False,
