@@ -43,6 +43,7 @@ BENCH_TARGETS := bench-api bench-el
 TEST_PREREQS := .meltano/.test-installed
 -include ml/ml.mk orchestrate/ops.mk
 -include benchmarks/benchmarks.mk
+-include containers/containers.mk
 
 help: ## every public target, with what it does
 	@awk -F ':[^#]*## ' '/^[a-z][a-z0-9-]*:[^=]*## / {printf "make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
