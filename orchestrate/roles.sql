@@ -114,6 +114,9 @@ returns table (
     generated_at timestamptz
 )
 language plpgsql stable security definer
+-- The planner cannot see through the function: without an estimate (1,000 rows) it sorts
+-- the ten rows per user that the profile groups, 10 M at 1,000,000 users, instead of hashing.
+rows 10000000
 set search_path = pg_catalog, pg_temp
 as $$
 begin
