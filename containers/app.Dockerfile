@@ -46,11 +46,20 @@ RUN mkdir -p /usr/share/man/man1 \
         openjdk-17-jre-headless libpostgresql-jdbc-java git \
     && rm -rf /var/lib/apt/lists/*
 USER app
-COPY --chown=app:app . .
-# Every venv from the lock files, as `make install` makes them, in one layer. `make
-# install` also writes the local server's .env (generated passwords): an empty one stands
-# in for it and is removed in the same step, so none is ever in the image.
+# What `make install` reads first (the Meltano files, the lock files, the project's own
+# packages), so that a change elsewhere (models, contracts, the supervisor) reuses this
+# layer; then every venv from the lock files, as `make install` makes them, in one layer.
+# `make install` also writes the local server's .env (generated passwords): an empty one
+# stands in for it and is removed in the same step, so none is ever in the image.
+COPY --chown=app:app meltano.yml ./
+COPY --chown=app:app extract extract
+COPY --chown=app:app ml ml
+COPY --chown=app:app local/postgres.py local/
+COPY --chown=app:app transform/transformers.meltano.yml transform/dbt-postgres.lock transform/
+COPY --chown=app:app quality/quality.meltano.yml quality/soda.lock quality/
+COPY --chown=app:app orchestrate/jobs.meltano.yml orchestrate/
 RUN --mount=type=secret,id=package-index,uid=10001 --mount=type=secret,id=ca-bundle,uid=10001 \
     --mount=type=cache,target=/home/app/.cache,uid=10001,gid=10001 \
     touch .env && sh containers/with-package-index.sh make install && rm .env
+COPY --chown=app:app . .
 CMD [".venv/bin/python", "-m", "orchestrate.run_daily"]

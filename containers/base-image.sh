@@ -29,7 +29,8 @@ main_mirror=$(mirror "$suite")
 [ -n "$main_mirror" ] || { echo "error: apt has no source for Debian $suite main (apt-get update?)" >&2; exit 1; }
 
 root=$(mktemp -d)
-trap 'rm -rf "$root"' EXIT
+trap 'rm -rf "$root" "$root.log"' EXIT
+trap 'exit 1' INT TERM HUP
 debootstrap --variant=minbase "$suite" "$root" "$main_mirror" >"$root.log" 2>&1 || {
     tail -20 "$root.log" >&2; rm -f "$root.log"; exit 1; }
 rm -f "$root.log"
