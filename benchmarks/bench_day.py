@@ -60,7 +60,10 @@ BASELINE_DB = "bench_baseline"
 MB = 1024  # kB per MB: the samples are in kB
 # Stage names in the figures, after the plugin that starts each task of the job.
 STAGE_OF_PLUGIN = {"tap": "extract_load", "dbt": "dbt_build", "soda": "soda", "recommender": "recommender"}
-STAGE_OF_TASK = {"dbt-postgres:freshness": "source_freshness"}  # before its plugin's stage
+STAGE_OF_TASK = {  # tasks of a plugin that are stages of their own
+    "dbt-postgres:freshness": "source_freshness",
+    "dbt-postgres:profile-published": "published_profile",
+}
 OTHER = "other"  # the job outside its tasks: start-up, stand-in, lock, figures, report, summary
 # Variables of the caller that would change what is measured, or send alerts from a benchmark.
 LEAKS = ("MOOVITAMIX_API_", "TAP_MOOVITAMIX_", "TARGET_POSTGRES_")

@@ -47,6 +47,7 @@ def test_job_environment_keeps_every_store_in_the_state_dir_and_drops_what_would
 def test_stage_of_names_each_task_of_the_job() -> None:
     assert stage_of("tap-moovitamix target-postgres") == "extract_load"
     assert stage_of("dbt-postgres:build") == "dbt_build"
+    assert stage_of("dbt-postgres:profile-published") == "published_profile"
     assert stage_of("soda:verify-all") == "soda"
     assert stage_of("recommender:run") == "recommender"
     assert stage_of("new-tool:run") == "new_tool"

@@ -73,11 +73,14 @@ Figures = dict[tuple[str, str], tuple[float | None, str | None]]
 
 
 def run_figures(connection: psycopg.Connection, run_id: str) -> Figures:
-    """{(subject, metric): (value, detail)} of every step of the run, from the ledger."""
+    """{(subject, metric): (value, detail)} of the whole run, from the ledger: a figure that
+    several steps record (dbt's models and tests, from each dbt step) is their total."""
     if connection.execute("select to_regclass('ops.pipeline_figures')").fetchone()[0] is None:
         return {}
     rows = connection.execute(
-        "select subject, metric, value, detail from ops.pipeline_figures where run_id = %s", (run_id,)
+        "select subject, metric, sum(value), string_agg(detail, '; ' order by step)"
+        " from ops.pipeline_figures where run_id = %s group by subject, metric",
+        (run_id,),
     ).fetchall()
     return {(subject, metric): (value, detail) for subject, metric, value, detail in rows}
 
@@ -186,7 +189,7 @@ def print_summary(run_id: str, job_succeeded: bool, log_path: Path, seconds: flo
     except psycopg.Error as error:
         steps, breaches = [], []
         print(f"  warehouse unreachable: {error}".rstrip())
-    print(f"  {'dbt build':<32} {dbt_results(figures)}")
+    print(f"  {'dbt (every dbt step)':<32} {dbt_results(figures)}")
     print(f"  {'Soda contracts':<32} {soda_results(figures)}")
     print(f"  {'model':<32} {model_results(model)}")
     print(f"Thresholds crossed: {len(breaches)}")
