@@ -1,7 +1,7 @@
 """ml.training_runs: one row per recommender run, whatever it decided.
 
 The table is defined in orchestrate/migrations/ml.sql; the operations side
-(orchestrate/figures.py) reads it. Every metric and parameter is also in the MLflow run.
+(orchestrate/training_runs.py) reads it. Every metric and parameter is also in the MLflow run.
 """
 
 from __future__ import annotations
