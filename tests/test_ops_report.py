@@ -46,8 +46,9 @@ WIDTHS = (1400, 800)
 CHARTS = ["chart-durations", "chart-freshness", "chart-volumes", "chart-rejected", "chart-quality", "chart-model",
           "chart-users"]
 # The data section's charts, from the dbt profile marts; those over load days have a date axis.
-DATA_CHARTS = ["chart-listens", "chart-favourite", "chart-history", "chart-arrivals", "chart-genres", "chart-artists"]
-DAY_CHARTS = {"chart-listens", "chart-favourite", "chart-arrivals"}
+DATA_CHARTS = ["chart-listens", "chart-favourite", "chart-history", "chart-arrivals", "chart-genres", "chart-artists",
+               "chart-published", "chart-published-genres"]
+DAY_CHARTS = {"chart-listens", "chart-favourite", "chart-arrivals", "chart-published"}
 PROFILE_DAYS = 10
 # 12 genres and 14 artists: the top-10 cut leaves the last ones out. Listens fall with the index.
 GENRES = ["Rock", "Pop", "Jazz", "Hip-Hop", "Classical", "Electronic", "Folk", "Reggae", "Blues", "Country",
@@ -175,7 +176,15 @@ PROFILE_TABLES = {
     "daily_volumes": "load_date date not null, entity text not null, row_count bigint not null,"
                      " new_count bigint not null, updated_count bigint not null, conflicting_count bigint not null,"
                      " primary key (load_date, entity)",
+    "profile_published_lists": "generated_at timestamptz primary key, model_version text not null,"
+                               " users_with_lists bigint not null, tracks_recommended bigint not null,"
+                               " catalogue_tracks bigint not null, catalogue_coverage double precision not null,"
+                               " cold_start_users bigint not null, cold_start_share double precision not null",
+    "profile_published_genres": "generated_at timestamptz not null, genre text not null,"
+                                " recommended_slots bigint not null, recommended_share double precision not null,"
+                                " listens bigint, listen_share double precision, primary key (generated_at, genre)",
 }
+PUBLICATIONS = 3  # one publication a day, the last three days
 
 
 def fill_profile(connection: psycopg.Connection, days: int = PROFILE_DAYS) -> None:
@@ -206,6 +215,15 @@ def fill_profile(connection: psycopg.Connection, days: int = PROFILE_DAYS) -> No
         for entity, new in (("tracks", 200 - 15 * day), ("users", 80 + 3 * day), ("listen_history", 60)):
             volumes.append((first + dt.timedelta(days=day), entity, 1_000 + 100 * day, new, day % 4, 0))
     cursor.executemany("insert into marts.daily_volumes values (%s, %s, %s, %s, %s, %s)", volumes)
+    published = [dt.datetime(2026, 11, days - PUBLICATIONS + 1 + n, 6, 30, tzinfo=dt.UTC) for n in range(PUBLICATIONS)]
+    cursor.executemany(
+        "insert into marts.profile_published_lists values (%s, %s, %s, %s, %s, %s, %s, %s)",
+        [(moment, str(n + 1), 1_000, 300 + 50 * n, 1_000, (300 + 50 * n) / 1_000, 100 - 10 * n, (100 - 10 * n) / 1_000)
+         for n, moment in enumerate(published)])
+    cursor.executemany(
+        "insert into marts.profile_published_genres values (%s, %s, %s, %s, %s, %s)",
+        [(moment, genre, 1_000 - 50 * rank, (1_000 - 50 * rank) / 10_000, 700 - 40 * rank, (700 - 40 * rank) / 7_000)
+         for moment in published for rank, genre in enumerate(GENRES[:4])])
 
 
 def make_report(server: LocalPostgres, directory: Path, database: str, profile: bool = True,
@@ -279,6 +297,9 @@ def test_every_chart_draws_its_marks_and_whole_legend_without_clipping(
     assert charts["chart-favourite"]["legend"][0] == "favourite-genre listens / listens"
     assert charts["chart-favourite"]["y_ticks"][-1].endswith("%")
     assert charts["chart-arrivals"]["legend"] == ["new users", "new tracks"]
+    assert charts["chart-published"]["legend"] == ["catalogue coverage", "cold-start share of the users"]
+    assert charts["chart-published-genres"]["legend"] == ["share of the users' listens",
+                                                          "share of the recommended slots"]
     assert charts["chart-history"]["x_type"] == "category" and charts["chart-history"]["x_ticks"] == HISTORY_LABELS
     assert charts["chart-genres"]["y_ticks"] == GENRES[:10]  # the top 10, the most listened first
     artists = charts["chart-artists"]["y_ticks"]
@@ -341,12 +362,18 @@ def test_the_data_section_reads_the_profile(report: Path, driver: browser.WebDri
         "const trace = (id, i) => document.getElementById(id).data[i];"
         "return {share: trace('chart-favourite', 0).y, days: trace('chart-listens', 0).x,"
         " users: trace('chart-arrivals', 0).y, genres: trace('chart-genres', 0).x,"
-        " history: trace('chart-history', 0).y};")
+        " history: trace('chart-history', 0).y, coverage: trace('chart-published', 0).y,"
+        " cold: trace('chart-published', 1).y, mix: trace('chart-published-genres', 1).y,"
+        " mix_genres: trace('chart-published-genres', 1).x};")
     assert values["share"][-1] == pytest.approx(share)
     assert values["days"][0] == "2026-11-01" and len(values["days"]) == PROFILE_DAYS
     assert values["users"] == [80 + 3 * day for day in range(PROFILE_DAYS)]  # daily_volumes' new_count
     assert values["genres"][0] == sum(1_000 + day for day in range(PROFILE_DAYS))  # summed over the days
     assert values["history"] == [120, 340, 410, 95, 0, 12]
+    assert values["coverage"] == pytest.approx([0.3, 0.35, 0.4])  # one point per publication
+    assert values["cold"] == pytest.approx([0.1, 0.09, 0.08])
+    assert values["mix_genres"] == GENRES[:4]  # the last publication, the most listened genre first
+    assert values["mix"] == pytest.approx([(1_000 - 50 * rank) / 10_000 for rank in range(4)])
     chart = driver.find_element(By.ID, "chart-favourite")
     point = chart.find_elements(By.CSS_SELECTOR, ".scatterlayer .trace:first-child .points path")[-1]
     ActionChains(driver).move_to_element(point).perform()
@@ -439,7 +466,8 @@ def test_a_warehouse_without_the_profile_marts(postgres_server: LocalPostgres, d
     with connect(postgres_server, database) as connection:
         fill_ledger(connection)
         fill_profile(connection)
-        for name in ("profile_daily_listens", "profile_daily_genre_listens", "profile_artist_listens"):
+        for name in ("profile_daily_listens", "profile_daily_genre_listens", "profile_artist_listens",
+                     "profile_published_lists", "profile_published_genres"):
             connection.execute(f"drop table marts.{name}")
         connection.execute("alter table marts.profile_history_lengths drop column max_length")
         page = write_report(connection, tmp_path / "health.html")
@@ -453,7 +481,7 @@ def test_a_warehouse_without_the_profile_marts(postgres_server: LocalPostgres, d
         empty = driver.execute_script(
             "return [...document.querySelectorAll('#data figure.chart')]"
             ".filter((f) => f.querySelector('.empty')).map((f) => f.dataset.chart)")
-        assert empty == ["listens", "favourite", "history", "genres", "artists"]
+        assert empty == ["listens", "favourite", "history", "genres", "artists", "published", "published-genres"]
         assert all(text == "no data yet" for text in driver.execute_script(
             "return [...document.querySelectorAll('#data figure.chart .empty')].map((p) => p.innerText)"))
         assert "no data profile yet" in driver.find_element("id", "data").text

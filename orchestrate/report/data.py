@@ -87,6 +87,16 @@ PROFILE_QUERIES = {
                 " where entity in ('users', 'tracks')"
                 " and load_date > (select max(load_date) from marts.daily_volumes) - %(days)s::integer"
                 " order by load_date, entity",
+    # The published lists: one row per publication (the last PROFILE_DAYS days), then the
+    # last publication's genre mix.
+    "published": "select generated_at, model_version, users_with_lists, tracks_recommended, catalogue_tracks,"
+                 " catalogue_coverage, cold_start_users, cold_start_share from marts.profile_published_lists"
+                 " where generated_at > (select max(generated_at) from marts.profile_published_lists)"
+                 " - %(days)s::integer * interval '1 day' order by generated_at",
+    "published_genres": "select genre, recommended_slots, recommended_share, listens, listen_share"
+                        " from marts.profile_published_genres"
+                        " where generated_at = (select max(generated_at) from marts.profile_published_genres)"
+                        " order by listen_share desc nulls last, genre",
 }
 
 

@@ -10,6 +10,7 @@ from plotly.subplots import make_subplots
 
 from orchestrate.report.charts import Chart, base, chart_html, layout, present
 from orchestrate.report.data import TOP
+from orchestrate.report.published_charts import genre_mix_chart, publications_chart
 from orchestrate.report.tables import empty
 
 LABEL_CHARS = 28  # a longer genre or artist name is shortened on its chart's axis
@@ -165,6 +166,8 @@ def data_charts(profile: dict[str, list[dict] | None]) -> list[Chart]:
         arrivals_chart(profile.get("arrivals")),
         genres_chart(profile.get("genres")),
         artists_chart(profile.get("artists")),
+        publications_chart(profile.get("published")),
+        genre_mix_chart(profile.get("published_genres")),
     ]
 
 
@@ -172,6 +175,7 @@ def data_html(profile: dict[str, list[dict] | None], charts: list[Chart]) -> str
     return ('<section class="question" id="data"><h2>The data: what the model learns from</h2>'
             '<p class="note">From the dbt profile marts (marts.profile_daily_listens, profile_daily_genre_listens,'
             " profile_artist_listens, profile_history_lengths, daily_volumes), each built incrementally by the"
-            " run's dbt_postgres_build.</p>"
+            " run's dbt_postgres_build; the published lists' by its last step, dbt_postgres_profile_published"
+            " (marts.profile_published_lists, profile_published_genres).</p>"
             f'{profile_headline(profile.get("daily"))}'
             f'<div class="charts">{"".join(chart_html(c) for c in charts)}</div></section>')
