@@ -363,8 +363,8 @@ def test_the_data_section_reads_the_profile(report: Path, driver: browser.WebDri
         "return {share: trace('chart-favourite', 0).y, days: trace('chart-listens', 0).x,"
         " users: trace('chart-arrivals', 0).y, genres: trace('chart-genres', 0).x,"
         " history: trace('chart-history', 0).y, coverage: trace('chart-published', 0).y,"
-        " cold: trace('chart-published', 1).y, mix: trace('chart-published-genres', 1).y,"
-        " mix_genres: trace('chart-published-genres', 1).x};")
+        " cold: trace('chart-published', 1).y, mix: trace('chart-published-genres', 1).x,"
+        " mix_genres: trace('chart-published-genres', 1).y};")
     assert values["share"][-1] == pytest.approx(share)
     assert values["days"][0] == "2026-11-01" and len(values["days"]) == PROFILE_DAYS
     assert values["users"] == [80 + 3 * day for day in range(PROFILE_DAYS)]  # daily_volumes' new_count

@@ -22,9 +22,9 @@ def _line(ledger: Ledger, name: str, values: list[float | None], form: str, unit
 
 
 def _limit(ledger: Ledger, name: str, values: list[float | None], form: str, unit: str = "") -> go.Scatter:
-    """A threshold per run, dashed."""
-    return go.Scatter(x=ledger.x, y=values, name=name, mode="lines", connectgaps=True,
-                      line={"dash": "dash", "width": 1.5, "color": "#6b7280"},
+    """A threshold per run, dashed; small markers, so that a threshold known for one run only shows."""
+    return go.Scatter(x=ledger.x, y=values, name=name, mode="lines+markers", connectgaps=True,
+                      line={"dash": "dash", "width": 1.5, "color": "#6b7280"}, marker={"size": 4},
                       hovertemplate=f"%{{y:{form}}}{unit}")
 
 

@@ -38,15 +38,17 @@ def genre_mix_chart(genres: list[dict] | None) -> Chart:
     if not genres:
         return Chart("published-genres", GENRES_TITLE, None)
     names = [str(row["genre"]) for row in genres]
-    listened = go.Bar(x=names, y=[row["listen_share"] for row in genres], name="share of the users' listens",
-                      marker_color="#8a93a3", customdata=[row["listens"] for row in genres],
-                      hovertemplate="%{x}: %{y:.1%} of the listens (%{customdata:,})<extra></extra>")
-    recommended = go.Bar(x=names, y=[row["recommended_share"] for row in genres],
+    listened = go.Bar(y=names, x=[row["listen_share"] for row in genres], orientation="h",
+                      name="share of the users' listens", marker_color="#8a93a3",
+                      customdata=[row["listens"] for row in genres],
+                      hovertemplate="%{y}: %{x:.1%} of the listens (%{customdata:,})<extra></extra>")
+    recommended = go.Bar(y=names, x=[row["recommended_share"] for row in genres], orientation="h",
                          name="share of the recommended slots", marker_color="#17becf",
                          customdata=[row["recommended_slots"] for row in genres],
-                         hovertemplate="%{x}: %{y:.1%} of the slots (%{customdata:,})<extra></extra>")
+                         hovertemplate="%{y}: %{x:.1%} of the slots (%{customdata:,})<extra></extra>")
+    # Genres down the side, the most listened first: any number of names stays readable.
     figure = base(go.Figure([listened, recommended]), hovermode="closest")
-    figure.update_layout(barmode="group")
-    figure.update_xaxes(type="category", title={"text": "genre"}, automargin=True)
-    figure.update_yaxes(title={"text": "share"}, tickformat=".0%", rangemode="tozero", automargin=True)
-    return Chart("published-genres", GENRES_TITLE, figure)
+    figure.update_layout(barmode="group", margin_t=34)
+    figure.update_xaxes(title={"text": "share"}, tickformat=".0%", rangemode="tozero", automargin=True)
+    figure.update_yaxes(type="category", autorange="reversed", title={"text": "genre"}, automargin=True)
+    return Chart("published-genres", GENRES_TITLE, figure, 120 + 40 * len(names))
