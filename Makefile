@@ -28,6 +28,9 @@ WITH_DOTENV := set -a && . ./.env && set +a &&
 TEST_WAREHOUSE_PORT ?= 5434
 TEST_SERVER := WAREHOUSE_PORT=$(TEST_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.pgdata-test
 TEST_ENV := $(WITH_DOTENV) $(TEST_SERVER)
+# The end-to-end runs retrain with one ALS setting: the search itself (its choice, its
+# budget, its child runs) is tested in ml/tests; each further fit would only lengthen them.
+END_TO_END_ENV := SEARCH_MAX_FITS=1
 
 MELTANO_FILES := meltano.yml $(wildcard */*.meltano.yml) \
 	extract/tap-moovitamix/pyproject.toml extract/bookmark-guard/pyproject.toml ml/pyproject.toml \
@@ -110,7 +113,7 @@ test: $(TEST_PREREQS) ## every test suite, on a Postgres instance of its own (po
 	$(TEST_ENV) SODA_BIN=$(CURDIR)/$(SODA_VENV)/bin/soda $(PY) -m pytest -q -ra quality/tests || status=1; \
 	$(TEST_ENV) $(PY) -m pytest -q -ra transform/tests_integration || status=1; \
 	$(TEST_ENV) $(ML_VENV)/bin/python -m pytest -q -ra ml/tests || status=1; \
-	$(TEST_ENV) $(PY) -m pytest -q -ra tests || status=1; \
+	$(TEST_ENV) $(END_TO_END_ENV) $(PY) -m pytest -q -ra tests || status=1; \
 	$(TEST_ENV) $(PY) -m local.postgres stop; \
 	exit $$status
 
@@ -118,7 +121,7 @@ test: $(TEST_PREREQS) ## every test suite, on a Postgres instance of its own (po
 # named, with its measured outcome.
 test-faults: $(TEST_PREREQS) ## the fault matrix alone (restarts, kills, signals, full disks, clocks), each scenario's outcome
 	@$(TEST_ENV) $(PY) -m local.postgres start
-	@status=0; $(TEST_ENV) $(PY) -m pytest -v -raP tests/faults || status=1; \
+	@status=0; $(TEST_ENV) $(END_TO_END_ENV) $(PY) -m pytest -v -raP tests/faults || status=1; \
 	$(TEST_ENV) $(PY) -m local.postgres stop; exit $$status
 
 # Benchmarks print their figures and a baseline measured in the same run; never timed tests.
