@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 
 def _env_str(name: str, default: str) -> str:
@@ -68,6 +69,25 @@ def _env_list(
     return values
 
 
+# Reads one variable: (its name, the default when unset) -> the value, or a ValueError
+# naming the variable.
+EnvReader = Callable[[str, Any], Any]
+# Each field read from the environment: its variable and how to read it.
+EnvFields = Mapping[str, tuple[str, EnvReader]]
+
+_Settings = TypeVar("_Settings")
+
+
+def _from_env(cls: type[_Settings], variables: EnvFields, **given: Any) -> _Settings:
+    """The dataclass ``cls`` with each field of ``variables`` read from its variable (the
+    field's class default when unset) and the fields of ``given`` as they are. Read in the
+    order of ``variables``: with several bad values, the first one's error."""
+    read = {
+        name: reader(variable, getattr(cls, name)) for name, (variable, reader) in variables.items()
+    }
+    return cls(**given, **read)
+
+
 # How listen counts become ALS confidences: the count itself, or log(1 + count) so a
 # track played on repeat does not drown everything else a user heard.
 CONFIDENCES = ("raw", "log1p")
@@ -86,16 +106,18 @@ class WarehouseSettings:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
+    ENV: ClassVar[EnvFields] = {
+        "host": ("WAREHOUSE_HOST", _env_str),
+        "port": ("WAREHOUSE_PORT", _env_int),
+        "user": ("WAREHOUSE_USER", _env_str),
+        "password": ("WAREHOUSE_PASSWORD", _env_str),
+        "dbname": ("WAREHOUSE_DB", _env_str),
+        "connect_timeout_s": ("WAREHOUSE_CONNECT_TIMEOUT", _env_int),
+    }
+
     @classmethod
     def from_env(cls) -> WarehouseSettings:
-        return cls(
-            host=_env_str("WAREHOUSE_HOST", cls.host),
-            port=_env_int("WAREHOUSE_PORT", cls.port),
-            user=_env_str("WAREHOUSE_USER", cls.user),
-            password=_env_str("WAREHOUSE_PASSWORD", cls.password),
-            dbname=_env_str("WAREHOUSE_DB", cls.dbname),
-            connect_timeout_s=_env_int("WAREHOUSE_CONNECT_TIMEOUT", cls.connect_timeout_s),
-        )
+        return _from_env(cls, cls.ENV)
 
     def as_reader(self) -> WarehouseSettings:
         """The same warehouse as the role of the read API, which sees marts and ml only."""
@@ -134,19 +156,22 @@ class AlsParams:
     # (weights.py): a model that follows what users listen to now. 0: no decay.
     half_life_days: float = 0.0
 
+    # cold_start_strategy is not read from the environment.
+    ENV: ClassVar[EnvFields] = {
+        "rank": ("ALS_RANK", _env_int),
+        "reg_param": ("ALS_REG_PARAM", _env_float),
+        "alpha": ("ALS_ALPHA", _env_float),
+        "max_iter": ("ALS_MAX_ITER", _env_int),
+        "seed": ("ALS_SEED", _env_int),
+        "num_blocks": ("ALS_NUM_BLOCKS", _env_int),
+        "checkpoint_interval": ("ALS_CHECKPOINT_INTERVAL", _env_int),
+        "confidence": ("ALS_CONFIDENCE", partial(_env_choice, allowed=CONFIDENCES)),
+        "half_life_days": ("ALS_HALF_LIFE_DAYS", _env_float),
+    }
+
     @classmethod
     def from_env(cls) -> AlsParams:
-        return cls(
-            rank=_env_int("ALS_RANK", cls.rank),
-            reg_param=_env_float("ALS_REG_PARAM", cls.reg_param),
-            alpha=_env_float("ALS_ALPHA", cls.alpha),
-            max_iter=_env_int("ALS_MAX_ITER", cls.max_iter),
-            seed=_env_int("ALS_SEED", cls.seed),
-            num_blocks=_env_int("ALS_NUM_BLOCKS", cls.num_blocks),
-            checkpoint_interval=_env_int("ALS_CHECKPOINT_INTERVAL", cls.checkpoint_interval),
-            confidence=_env_choice("ALS_CONFIDENCE", cls.confidence, CONFIDENCES),
-            half_life_days=_env_float("ALS_HALF_LIFE_DAYS", cls.half_life_days),
-        )
+        return _from_env(cls, cls.ENV)
 
     def as_mlflow_params(self) -> dict[str, Any]:
         return {
@@ -197,19 +222,17 @@ class PolicySettings:
     # Operator's override: retrain even if the interactions did not change.
     force_retrain: bool = False
 
+    ENV: ClassVar[EnvFields] = {
+        "gate_ndcg_tolerance": ("GATE_NDCG_TOLERANCE", _env_float),
+        "gate_min_popularity_lift": ("GATE_MIN_POPULARITY_LIFT", _env_float),
+        "retrain_min_champion_lift": ("RETRAIN_MIN_CHAMPION_LIFT", _env_float),
+        "max_model_age_days": ("RETRAIN_MAX_MODEL_AGE_DAYS", _env_float),
+        "force_retrain": ("RETRAIN_FORCE", _env_bool),
+    }
+
     @classmethod
     def from_env(cls) -> PolicySettings:
-        return cls(
-            gate_ndcg_tolerance=_env_float("GATE_NDCG_TOLERANCE", cls.gate_ndcg_tolerance),
-            gate_min_popularity_lift=_env_float(
-                "GATE_MIN_POPULARITY_LIFT", cls.gate_min_popularity_lift
-            ),
-            retrain_min_champion_lift=_env_float(
-                "RETRAIN_MIN_CHAMPION_LIFT", cls.retrain_min_champion_lift
-            ),
-            max_model_age_days=_env_float("RETRAIN_MAX_MODEL_AGE_DAYS", cls.max_model_age_days),
-            force_retrain=_env_bool("RETRAIN_FORCE", cls.force_retrain),
-        )
+        return _from_env(cls, cls.ENV)
 
 
 @dataclass(frozen=True)
@@ -238,20 +261,22 @@ class SearchSettings:
     # (0 in this list: no decay for ALS; a popularity is never "recent" with 0).
     half_lives_days: tuple[float, ...] = (0.0, 7.0, 30.0)
 
+    ENV: ClassVar[EnvFields] = {
+        "max_fits": ("SEARCH_MAX_FITS", _env_int),
+        "max_minutes": ("SEARCH_MAX_MINUTES", _env_float),
+        "max_users": ("SEARCH_MAX_USERS", _env_int),
+        "min_changed_share": ("SEARCH_MIN_CHANGED_SHARE", _env_float),
+        "ranks": ("SEARCH_RANKS", partial(_env_list, kind=int)),
+        "reg_params": ("SEARCH_REG_PARAMS", partial(_env_list, kind=float)),
+        "alphas": ("SEARCH_ALPHAS", partial(_env_list, kind=float)),
+        "max_iters": ("SEARCH_MAX_ITERS", partial(_env_list, kind=int)),
+        "confidences": ("SEARCH_CONFIDENCES", partial(_env_list, kind=str, allowed=CONFIDENCES)),
+        "half_lives_days": ("SEARCH_HALF_LIVES_DAYS", partial(_env_list, kind=float)),
+    }
+
     @classmethod
     def from_env(cls) -> SearchSettings:
-        return cls(
-            max_fits=_env_int("SEARCH_MAX_FITS", cls.max_fits),
-            max_minutes=_env_float("SEARCH_MAX_MINUTES", cls.max_minutes),
-            max_users=_env_int("SEARCH_MAX_USERS", cls.max_users),
-            min_changed_share=_env_float("SEARCH_MIN_CHANGED_SHARE", cls.min_changed_share),
-            ranks=_env_list("SEARCH_RANKS", cls.ranks, int),
-            reg_params=_env_list("SEARCH_REG_PARAMS", cls.reg_params, float),
-            alphas=_env_list("SEARCH_ALPHAS", cls.alphas, float),
-            max_iters=_env_list("SEARCH_MAX_ITERS", cls.max_iters, int),
-            confidences=_env_list("SEARCH_CONFIDENCES", cls.confidences, str, CONFIDENCES),
-            half_lives_days=_env_list("SEARCH_HALF_LIVES_DAYS", cls.half_lives_days, float),
-        )
+        return _from_env(cls, cls.ENV)
 
     def as_mlflow_params(self) -> dict[str, Any]:
         return {
@@ -296,23 +321,26 @@ class SparkSettings:
     # Concurrent connections writing the recommendations.
     jdbc_write_connections: int = 4
 
+    # driver_memory and jdbc_jar are read in from_env: their defaults depend on the machine
+    # and on the project's place.
+    ENV: ClassVar[EnvFields] = {
+        "master": ("SPARK_MASTER", _env_str),
+        "shuffle_partitions": ("SPARK_SHUFFLE_PARTITIONS", _env_int),
+        "native_blas": ("SPARK_NATIVE_BLAS", _env_bool),
+        "executor_memory": ("SPARK_EXECUTOR_MEMORY", _env_str),
+        "jdbc_rows_per_partition": ("SPARK_JDBC_ROWS_PER_PARTITION", _env_int),
+        "jdbc_batch_rows": ("SPARK_JDBC_BATCH_ROWS", _env_int),
+        "jdbc_write_connections": ("SPARK_JDBC_WRITE_CONNECTIONS", _env_int),
+    }
+
     @classmethod
     def from_env(cls, project_root: Path) -> SparkSettings:
-        return cls(
-            master=_env_str("SPARK_MASTER", cls.master),
-            shuffle_partitions=_env_int("SPARK_SHUFFLE_PARTITIONS", cls.shuffle_partitions),
-            native_blas=_env_bool("SPARK_NATIVE_BLAS", cls.native_blas),
+        return _from_env(
+            cls,
+            cls.ENV,
             driver_memory=_env_str("SPARK_DRIVER_MEMORY", "") or default_driver_memory(),
-            executor_memory=_env_str("SPARK_EXECUTOR_MEMORY", cls.executor_memory),
             jdbc_jar=Path(
                 _env_str("SPARK_JDBC_JAR", "") or project_root / ".spark/jars/postgresql.jar"
-            ),
-            jdbc_rows_per_partition=_env_int(
-                "SPARK_JDBC_ROWS_PER_PARTITION", cls.jdbc_rows_per_partition
-            ),
-            jdbc_batch_rows=_env_int("SPARK_JDBC_BATCH_ROWS", cls.jdbc_batch_rows),
-            jdbc_write_connections=_env_int(
-                "SPARK_JDBC_WRITE_CONNECTIONS", cls.jdbc_write_connections
             ),
         )
 
@@ -369,28 +397,35 @@ class Settings:
     def checkpoint_dir(self) -> Path:
         return self.project_root / ".spark" / "checkpoints"
 
+    # The groups, the project's place and the tracking URI (its default lies in the
+    # project) are read in from_env.
+    ENV: ClassVar[EnvFields] = {
+        "top_n": ("RECOMMENDATIONS_TOP_N", _env_int),
+        "candidate_pool": ("RECOMMENDATIONS_CANDIDATE_POOL", _env_int),
+        "eval_k": ("EVAL_K", _env_int),
+        "eval_max_users": ("EVAL_MAX_USERS", _env_int),
+        "holdout_seed": ("HOLDOUT_SEED", _env_int),
+        "holdout_fraction": ("HOLDOUT_FRACTION", _env_float),
+        "run_id": ("MOOVITAMIX_RUN_ID", _env_str),
+        "mlflow_artifact_root": ("MLFLOW_ARTIFACT_ROOT", _env_str),
+        "mlflow_experiment": ("MLFLOW_EXPERIMENT_NAME", _env_str),
+        "registered_model_name": ("MLFLOW_REGISTERED_MODEL", _env_str),
+    }
+
     @classmethod
     def from_env(cls) -> Settings:
         project_root = Path(os.environ.get("MOOVITAMIX_HOME") or Path.cwd()).resolve()
         default_tracking = f"sqlite:///{project_root / '.mlflow' / 'mlflow.db'}"
-        return cls(
+        return _from_env(
+            cls,
+            cls.ENV,
             warehouse=WarehouseSettings.from_env(),
             als=AlsParams.from_env(),
             policy=PolicySettings.from_env(),
             search=SearchSettings.from_env(),
             project_root=project_root,
             spark=SparkSettings.from_env(project_root),
-            top_n=_env_int("RECOMMENDATIONS_TOP_N", 10),
-            candidate_pool=_env_int("RECOMMENDATIONS_CANDIDATE_POOL", cls.candidate_pool),
-            eval_k=_env_int("EVAL_K", 10),
-            eval_max_users=_env_int("EVAL_MAX_USERS", cls.eval_max_users),
-            holdout_seed=_env_int("HOLDOUT_SEED", 42),
-            holdout_fraction=_env_float("HOLDOUT_FRACTION", 0.2),
-            run_id=_env_str("MOOVITAMIX_RUN_ID", ""),
             mlflow_tracking_uri=_env_str("MLFLOW_TRACKING_URI", "") or default_tracking,
-            mlflow_artifact_root=_env_str("MLFLOW_ARTIFACT_ROOT", ""),
-            mlflow_experiment=_env_str("MLFLOW_EXPERIMENT_NAME", "moovitamix-recommender"),
-            registered_model_name=_env_str("MLFLOW_REGISTERED_MODEL", "moovitamix-als"),
         )
 
     def checked(self) -> Settings:
