@@ -111,6 +111,11 @@ def needs_api(tasks: list[str]) -> bool:
     return any(task.split()[0].startswith("tap-") for task in tasks)
 
 
+# The job's task (meltano.yml) that builds ops.identity_conflicts: the one step whose
+# figures count them. Another dbt step counting them too would report the same conflicts twice.
+IDENTITY_CONFLICTS_TASK = "dbt-postgres:build"
+
+
 def collect_figures(ledger: Ledger, task: str, step: str, lines: list[OutputLine], run_dir: Path,
                     step_started: dt.datetime, run_started: dt.datetime) -> list[Figure]:
     """The step's own figures; which ones depends on the plugin the task runs."""
@@ -121,9 +126,9 @@ def collect_figures(ledger: Ledger, task: str, step: str, lines: list[OutputLine
     if task == "dbt-postgres:freshness":
         return figures.freshness_figures(step, step_started)
     if plugin.startswith("dbt"):
-        return figures.dbt_figures(step, step_started) + figures.identity_conflict_figures(
-            connection, step, run_started
-        )
+        conflicts = (figures.identity_conflict_figures(connection, step, run_started)
+                     if task == IDENTITY_CONFLICTS_TASK else [])
+        return figures.dbt_figures(step, step_started) + conflicts
     if plugin == "soda":
         return figures.soda_figures(step, run_dir, step_started)
     return []  # the recommender records its own run, in ml.training_runs

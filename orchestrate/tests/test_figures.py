@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from orchestrate import figures as figures_module
 from orchestrate.figures import freshness_figures, soda_figures
+from orchestrate.job_definition import DAILY_JOB, job_tasks, step_name
 from orchestrate.ledger import Figure
+from orchestrate.run_daily import collect_figures
 
 STARTED = dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.UTC)
 
@@ -88,3 +92,18 @@ def test_freshness_figures_come_from_dbts_sources_json(tmp_path: Path, monkeypat
         ("raw.tracks", "freshness_warn_after_hours"): (26.0, None),
     }
     assert freshness_figures("fresh", STARTED + dt.timedelta(minutes=1)) == []  # an older file: not this step's
+
+
+def test_only_the_dbt_step_that_builds_them_counts_identity_conflicts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each dbt step of the job, read from meltano.yml: a dbt step added later is checked too.
+    dbt_tasks = [task for task in job_tasks(DAILY_JOB) if task.startswith("dbt")]
+    assert {"dbt-postgres:build", "dbt-postgres:profile-published"} <= set(dbt_tasks)
+    monkeypatch.setattr(figures_module, "dbt_figures", lambda step, started: [])
+    monkeypatch.setattr(figures_module, "freshness_figures", lambda step, started: [])
+    monkeypatch.setattr(figures_module, "identity_conflict_figures",
+                        lambda connection, step, started: [Figure(step, "identity_conflicts", "new", 1.0)])
+    ledger = SimpleNamespace(connection=None, run_id="run-1")
+    counting = {task for task in dbt_tasks
+                if collect_figures(ledger, task, step_name(task), [], tmp_path, STARTED, STARTED)}
+    assert counting == {"dbt-postgres:build"}
