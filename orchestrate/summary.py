@@ -10,7 +10,9 @@ recommender's own row of the run (ml.training_runs) and the warehouse (rows per 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
@@ -53,6 +55,21 @@ def connect_warehouse() -> psycopg.Connection:
     return psycopg.connect(
         warehouse_url(), password=os.environ.get("WAREHOUSE_PASSWORD") or None, autocommit=True, connect_timeout=15
     )
+
+
+# Where `make mlflow-ui` serves the local tracking store (the Makefile's MLFLOW_UI_PORT default).
+LOCAL_MLFLOW_UI = "make mlflow-ui  (http://127.0.0.1:5000)"
+
+
+def mlflow_ui(environ: Mapping[str, str] = os.environ) -> str:
+    """Where to browse the run in MLflow: the tracking server the recommender logged to when
+    MLFLOW_TRACKING_URI is an http(s) URL (the container stack's), else the local UI over
+    the project's own store, which `make mlflow-ui` serves."""
+    uri = urlsplit(environ.get("MLFLOW_TRACKING_URI", "").strip())
+    if uri.scheme not in ("http", "https") or not uri.netloc:
+        return LOCAL_MLFLOW_UI
+    # Without any user:password the URL may carry: the summary ends up in logs.
+    return urlunsplit((uri.scheme, uri.netloc.rpartition("@")[2], uri.path, "", ""))
 
 
 def table_rows(connection: psycopg.Connection) -> dict[str, int | None]:
@@ -198,6 +215,6 @@ def print_summary(run_id: str, job_succeeded: bool, log_path: Path, seconds: flo
     print("Where to look:")
     print(f"  warehouse   psql {warehouse_url()}  (ledger: ops.pipeline_runs, ops.pipeline_steps)")
     print(f"  run log     {log_path}  (JSON lines: {log_path.with_suffix('.jsonl')})")
-    print("  MLflow      make mlflow-ui  (http://127.0.0.1:5000)")
+    print(f"  MLflow      {mlflow_ui()}")
     print("  dbt docs    make docs  (http://127.0.0.1:8080)")
     print(f"  health report {report if report else 'not written (see the errors above)'}")
