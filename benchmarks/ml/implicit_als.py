@@ -1,9 +1,11 @@
-"""The `implicit` library's ALS on the benchmark's training matrix (run by bench_ml.py in
-a venv of its own: the platform never depends on `implicit`).
+"""The `implicit` library's ALS on a benchmark's training matrix (run by bench_ml.py in
+the benchmark's venv: the platform never depends on `implicit`).
 
-Input npz: user_idx, track_idx, weight (training), users (to recommend for), shape,
-params (rank, reg_param, alpha, seed), iterations (one model per count). Output npz, per
-count i: recs_i (n x k, -1 = none), fit_seconds_i (median of the timed fits); and users.
+Input npz: user_idx, track_idx, weight (training, weights already transformed), users
+(to recommend for), shape, seed, configs (one row per model: rank, reg_param, alpha,
+iterations), timed_fits (fits per model; more than 1: one untimed fit first, then the
+median of the timed ones). Output npz, per config i: recs_i (n x k, -1 = none),
+fit_seconds_i; and users.
 """
 
 from __future__ import annotations
@@ -16,42 +18,41 @@ import numpy as np
 from implicit.cpu.als import AlternatingLeastSquares
 from scipy.sparse import csr_matrix
 
-TIMED_FITS = 3
-
 
 def main(source: str, target: str, k: int = 10) -> None:
     data = np.load(source)
     n_users, n_tracks = (int(x) for x in data["shape"])
-    rank, reg, alpha, seed = data["params"].tolist()
+    seed, timed_fits = int(data["seed"]), int(data["timed_fits"])
     # implicit's confidence is 1 + alpha * weight, the same as Spark's implicit ALS.
     matrix = csr_matrix(
         (data["weight"].astype(np.float32), (data["user_idx"], data["track_idx"])),
         shape=(n_users, n_tracks),
     )
 
-    def new_model(iterations: int) -> AlternatingLeastSquares:
+    def new_model(rank: float, reg: float, alpha: float, iterations: float):
         return AlternatingLeastSquares(
             factors=int(rank),
             regularization=float(reg),
             alpha=float(alpha),
-            iterations=iterations,
-            random_state=int(seed),
+            iterations=int(iterations),
+            random_state=seed,
         )
 
     users = data["users"]
     out: dict[str, np.ndarray] = {"users": users}
-    # One untimed fit first, as for Spark: both are compared warm (see bench_ml.py).
-    new_model(int(data["iterations"][0])).fit(matrix, show_progress=False)
-    for iterations in data["iterations"].tolist():
+    if timed_fits > 1:
+        # Untimed first, as for Spark: both are compared warm (see bench_ml.py).
+        new_model(*data["configs"][0]).fit(matrix, show_progress=False)
+    for index, config in enumerate(data["configs"]):
         seconds = []
-        for _ in range(TIMED_FITS):
-            model = new_model(iterations)
+        for _ in range(max(timed_fits, 1)):
+            model = new_model(*config)
             started = time.perf_counter()
             model.fit(matrix, show_progress=False)
             seconds.append(time.perf_counter() - started)
         ids, _ = model.recommend(users, matrix[users], N=k, filter_already_liked_items=True)
-        out[f"recs_{iterations}"] = ids
-        out[f"fit_seconds_{iterations}"] = np.array(statistics.median(seconds))
+        out[f"recs_{index}"] = ids
+        out[f"fit_seconds_{index}"] = np.array(statistics.median(seconds))
     np.savez(target, **out)
 
 

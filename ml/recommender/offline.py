@@ -68,13 +68,18 @@ def read_interactions_csv(spark: SparkSession, path: Path) -> DataFrame:
     return pairs
 
 
+def interactions_csv(spark: SparkSession, path: Path) -> DataFrame:
+    """The file's interactions with dense indices, numbered as a first day numbers them."""
+    raw = read_interactions_csv(spark, path).cache()
+    users = new_entries(empty_mapping(spark), raw.select("user_id")).cache()
+    tracks = new_entries(empty_mapping(spark), raw.select("track_id")).cache()
+    return apply_mapping(raw, users, tracks).cache()
+
+
 def evaluate_csv(path: Path, settings: Settings) -> dict[str, dict[str, float]]:
     # A file in, metrics out: no warehouse, so no JDBC driver needed.
     with spark_session(settings, with_jdbc=False) as spark:
-        raw = read_interactions_csv(spark, path).cache()
-        users = new_entries(empty_mapping(spark), raw.select("user_id")).cache()
-        tracks = new_entries(empty_mapping(spark), raw.select("track_id")).cache()
-        interactions = apply_mapping(raw, users, tracks).cache()
+        interactions = interactions_csv(spark, path)
         split = split_for_evaluation(interactions, settings.holdout_fraction, settings.holdout_seed)
         result = evaluate(
             split,

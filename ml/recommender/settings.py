@@ -243,7 +243,7 @@ class SearchSettings:
     # ALS fits the search may make (each on the validation split), 0: no search, the
     # ALS_* settings are the challenger's. Small: a retraining day makes these fits on
     # top of the hold-out's and the final one.
-    max_fits: int = 4
+    max_fits: int = 8
     # Minutes after which no new fit starts (a fit already running finishes).
     max_minutes: float = 5.0
     # Users whose interactions drive the search (a hashed sample when there are more;
@@ -252,10 +252,10 @@ class SearchSettings:
     # Below this share of interactions new since the champion's training, the
     # champion's settings are reused and no search runs.
     min_changed_share: float = 0.05
-    ranks: tuple[int, ...] = (16, 32)
-    reg_params: tuple[float, ...] = (1.0, 3.0)
-    alphas: tuple[float, ...] = (10.0, 40.0)
-    max_iters: tuple[int, ...] = (5, 10)
+    ranks: tuple[int, ...] = (16, 32, 64)
+    reg_params: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0)
+    alphas: tuple[float, ...] = (3.0, 10.0, 40.0)
+    max_iters: tuple[int, ...] = (5, 10, 15)
     confidences: tuple[str, ...] = CONFIDENCES
     # Half-lives tried for the ALS weights, and for the recency-weighted popularity
     # (0 in this list: no decay for ALS; a popularity is never "recent" with 0).

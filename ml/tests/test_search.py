@@ -25,10 +25,12 @@ from recommender.recommend import build_lists
 from recommender.search import (
     VALIDATION_METRIC,
     Budget,
+    Proposer,
     changed_share,
+    hill_climb,
+    neighbours,
     reused,
     search,
-    settings_to_try,
     tune,
 )
 from recommender.settings import AlsParams, PolicySettings, SearchSettings, Settings
@@ -61,8 +63,13 @@ def _children(parent_run_id: str) -> list[mlflow.entities.Run]:
     )
 
 
-def _settings(n: int) -> list[AlsParams]:
-    return [replace(FAST_ALS, rank=rank) for rank in range(1, n + 1)]
+def _in_order(options: list[AlsParams]) -> Proposer:
+    """The settings of ``options`` one after the other, whatever the trials say."""
+    return lambda trials: options[len(trials)] if len(trials) < len(options) else None
+
+
+def _settings(n: int) -> Proposer:
+    return _in_order([replace(FAST_ALS, rank=rank) for rank in range(1, n + 1)])
 
 
 def test_the_search_picks_the_better_of_two_settings_and_logs_each(
@@ -72,7 +79,7 @@ def test_the_search_picks_the_better_of_two_settings_and_logs_each(
     # regParam 1000 shrinks every factor to nothing: its lists are popularity's.
     collapsed, good = replace(FAST_ALS, reg_param=1000.0), FAST_ALS
     result = search(
-        [collapsed, good],
+        _in_order([collapsed, good]),
         lambda params: hold_out.judge(Candidate(ALS, params), 0)["ndcg_at_10"],
         Budget(max_fits=2, max_seconds=3600),
     )
@@ -114,14 +121,44 @@ def test_the_search_stops_when_its_minutes_are_spent(parent_run: str) -> None:
     assert len(late.trials) == 1
 
 
-def test_settings_are_tried_base_first_then_the_grid_in_a_stable_order() -> None:
-    grid = SearchSettings(ranks=(8, 16), reg_params=(1.0, 3.0), alphas=(10.0,), max_iters=(5,))
-    tried = settings_to_try(FAST_ALS, grid, seed=42)
-    assert tried[0] == FAST_ALS
-    # 2 ranks x 2 regParams x 2 confidences x 3 half-lives, the base being one of them.
-    assert len(tried) == 24 and len(set(tried)) == 24
-    assert tried == settings_to_try(FAST_ALS, grid, seed=42)
-    assert {p.confidence for p in tried[1:]} == {"raw", "log1p"}
+GRID = SearchSettings(
+    ranks=(8, 16, 32),
+    reg_params=(1.0, 3.0),
+    alphas=(10.0,),
+    max_iters=(5, 10),
+    half_lives_days=(0.0,),
+)
+
+
+def test_the_neighbours_move_one_setting_one_step_larger_first() -> None:
+    assert neighbours(FAST_ALS, GRID) == [
+        replace(FAST_ALS, max_iter=10),
+        replace(FAST_ALS, reg_param=1.0),
+        replace(FAST_ALS, rank=16),
+        replace(FAST_ALS, confidence="log1p"),
+    ]
+    # A value off the grid may go to any of the grid's values.
+    assert [p.rank for p in neighbours(replace(FAST_ALS, rank=12), GRID)[2:5]] == [8, 16, 32]
+
+
+def test_the_hill_climb_starts_from_the_base_and_climbs_to_a_local_best(parent_run: str) -> None:
+    # Best at rank 32, 10 iterations, regParam 1: two steps up in rank, one in iterations.
+    def judge(params: AlsParams) -> float:
+        return -abs(params.rank - 32) - abs(params.max_iter - 10) - params.reg_param
+
+    result = search(hill_climb(FAST_ALS, GRID), judge, Budget(max_fits=100, max_seconds=3600))
+    assert result.trials[0].params == FAST_ALS
+    assert result.best.params == replace(FAST_ALS, rank=32, max_iter=10, reg_param=1.0)
+    assert result.stopped == "exhausted"
+    assert len({trial.params for trial in result.trials}) == len(result.trials)
+    # Each improvement is followed from where it was found: the next trials are its
+    # neighbours, not the base's.
+    assert result.trials[1].params == replace(FAST_ALS, max_iter=10)
+    assert result.trials[2].params.max_iter == 10
+    again = search(hill_climb(FAST_ALS, GRID), judge, Budget(max_fits=100, max_seconds=3600))
+    assert [t.params for t in again.trials] == [t.params for t in result.trials]
+    short = search(hill_climb(FAST_ALS, GRID), judge, Budget(max_fits=3, max_seconds=3600))
+    assert short.stopped == "fits" and len(short.trials) == 3
 
 
 def test_the_champion_settings_are_reused_when_little_changed(
