@@ -42,6 +42,7 @@ from recommender.train import HoldOut, build_als, candidate_pool, training_frame
 
 from . import quality
 from .implicit_runs import run_implicit
+from .targets import PLANTED
 
 K = 10
 STANDIN = "stand-in"
@@ -287,7 +288,7 @@ def main() -> None:
     met = on_other_data(
         standin,
         oracle_on(genre_of_track, preferred),
-        {STANDIN: args.data / "loads.csv", "MovieLens 100K": args.movielens, quality.PLANTED: args.planted},
+        {STANDIN: args.data / "loads.csv", "MovieLens 100K": args.movielens, PLANTED: args.planted},
         settings,
         args.implicit_python,
     )

@@ -12,11 +12,12 @@ every run. Needs numpy only (the project's venv).
 from __future__ import annotations
 
 import argparse
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.ml.csv_files import INTERACTIONS, write_csv
 
 GENRES = 12
 DAYS = 90
@@ -72,14 +73,10 @@ def listens(users: int, tracks: int, seed: int) -> Planted:
     return Planted(user, track, day, genre_of_track, released, favourites)
 
 
-def write_csv(planted: Planted, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write(planted: Planted, path: Path) -> None:
     seconds = (planted.day * SECONDS_PER_DAY).astype(np.int64) + FIRST_SECOND
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["user_id", "track_id", "weight", "timestamp"])
-        rows = zip(planted.user + 1, planted.track + FIRST_TRACK_ID, seconds, strict=True)
-        writer.writerows((user, track, 1, second) for user, track, second in rows)
+    rows = zip(planted.user + 1, planted.track + FIRST_TRACK_ID, seconds, strict=True)
+    write_csv(path, INTERACTIONS, ((user, track, 1, second) for user, track, second in rows))
 
 
 def main() -> None:
@@ -90,7 +87,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     planted = listens(args.users, args.tracks, args.seed)
-    write_csv(planted, args.out)
+    write(planted, args.out)
     print(f"planted set: {len(planted.user)} listens of {args.users} users written to {args.out}")
 
 

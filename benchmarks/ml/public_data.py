@@ -17,6 +17,8 @@ import csv
 import importlib.util
 from pathlib import Path
 
+from benchmarks.ml.csv_files import INTERACTIONS, write_csv
+
 PACKAGE = "recbole"
 MEMBER = "dataset_example/ml-100k/ml-100k.inter"
 LIKED = 4.0
@@ -32,19 +34,12 @@ def source_file() -> Path:
 def convert(source: Path, target: Path) -> int:
     """Write the liked ratings of ``source`` (a RecBole atomic file: a typed header, tab
     separated) to ``target``; returns the rows written."""
-    written = 0
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with source.open(newline="") as lines, target.open("w", newline="") as out:
+    with source.open(newline="") as lines:
         rows = csv.reader(lines, delimiter="\t")
         names = [column.split(":")[0] for column in next(rows)]
         user, item, rating, timestamp = (names.index(name) for name in ("user_id", "item_id", "rating", "timestamp"))
-        writer = csv.writer(out)
-        writer.writerow(["user_id", "track_id", "weight", "timestamp"])
-        for row in rows:
-            if float(row[rating]) >= LIKED:
-                writer.writerow([row[user], row[item], 1, int(float(row[timestamp]))])
-                written += 1
-    return written
+        liked = ((row[user], row[item], 1, int(float(row[timestamp]))) for row in rows if float(row[rating]) >= LIKED)
+        return write_csv(target, INTERACTIONS, liked)
 
 
 def main() -> None:

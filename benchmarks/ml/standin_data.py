@@ -12,13 +12,13 @@ them when the daily job loads day 0 then that day (the time split's data).
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from pathlib import Path
 
 from api.oracle import true_preferences
 from api.stand_in.settings import Settings
 from api.stand_in.world import records
+from benchmarks.ml.csv_files import INTERACTIONS, write_csv
 
 FIRST_LOAD = 1_764_547_200  # 2025-12-01 00:00 UTC: any fixed time does
 SECONDS_PER_DAY = 86_400
@@ -27,14 +27,13 @@ SECONDS_PER_DAY = 86_400
 def write_loads(first: dict, later: dict, later_day: int, path: Path) -> None:
     """A history grows by appending: the items past its day-0 length arrived later."""
     heard_first = {h["user_id"]: len(h["items"] or []) for h in first["listen_history"]}
-    loaded_at = {0: FIRST_LOAD, 1: FIRST_LOAD + later_day * SECONDS_PER_DAY}
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["user_id", "track_id", "weight", "timestamp"])
-        for history in later["listen_history"]:
-            known = heard_first.get(history["user_id"], 0)
-            for position, track in enumerate(history["items"] or []):
-                writer.writerow((history["user_id"], track, 1, loaded_at[position >= known]))
+    loaded_at = {False: FIRST_LOAD, True: FIRST_LOAD + later_day * SECONDS_PER_DAY}
+    rows = (
+        (history["user_id"], track, 1, loaded_at[position >= heard_first.get(history["user_id"], 0)])
+        for history in later["listen_history"]
+        for position, track in enumerate(history["items"] or [])
+    )
+    write_csv(path, INTERACTIONS, rows)
 
 
 def main() -> None:
@@ -48,20 +47,12 @@ def main() -> None:
     started = time.perf_counter()
     settings = Settings(users=args.users, tracks=args.tracks)
     world = records(settings, day=0)
-    with (args.out / "listens.csv").open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["user_id", "track_id"])
-        for history in world["listen_history"]:
-            writer.writerows((history["user_id"], track) for track in history["items"] or [])
+    listens = ((history["user_id"], track) for history in world["listen_history"] for track in history["items"] or [])
+    write_csv(args.out / "listens.csv", ("user_id", "track_id"), listens)
     write_loads(world, records(settings, day=args.later_day), args.later_day, args.out / "loads.csv")
-    with (args.out / "tracks.csv").open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["track_id", "genre"])
-        writer.writerows((t["id"], t["genres"]) for t in world["tracks"])
-    with (args.out / "truth.csv").open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["user_id", "genres"])
-        writer.writerows((u, "|".join(g)) for u, g in true_preferences(settings, day=0).items())
+    write_csv(args.out / "tracks.csv", ("track_id", "genre"), ((t["id"], t["genres"]) for t in world["tracks"]))
+    preferences = true_preferences(settings, day=0).items()
+    write_csv(args.out / "truth.csv", ("user_id", "genres"), ((u, "|".join(g)) for u, g in preferences))
     print(
         f"stand-in data: {args.users} users, {args.tracks} tracks, realistic mode, day 0 "
         f"-> {args.out} in {time.perf_counter() - started:.1f} s"
