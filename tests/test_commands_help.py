@@ -47,6 +47,7 @@ COMMANDS = [
         "orchestrate.run_daily", "orchestrate.report", "orchestrate.roles", "orchestrate.erase_user",
         "local.run", "local.postgres", "api.stand_in",
         "benchmarks.bench_api", "benchmarks.bench_el", "benchmarks.bench_day", "benchmarks.ml.standin_data",
+        "benchmarks.ml.planted_data", "benchmarks.ml.public_data",
     )),
     *([str(ML_PYTHON), "-m", module] for module in (
         "benchmarks.ml.bench_ml", "benchmarks.ml.bench_blas", "benchmarks.ml.bench_serve",
