@@ -22,8 +22,8 @@ from pyspark.sql import DataFrame
 
 from recommender import candidates, policy
 from recommender.candidates import ALS, RECENT_POPULARITY, Candidate
-from recommender.interactions import Split, per_user_split, time_split, validation_split
-from recommender.search import Budget, hill_climb, search, tune
+from recommender.interactions import Split, per_user_split, time_split
+from recommender.search import Budget, hill_climb, search, tune, validation_hold_out
 from recommender.settings import AlsParams, Settings
 from recommender.train import HoldOut, ranking_metrics, training_frame
 
@@ -57,17 +57,16 @@ def implicit_judge(python: Path, k: int) -> Callable[[HoldOut, AlsParams], dict[
 
 def tuned_implicit(split: Split, settings: Settings, python: Path) -> AlsParams:
     """implicit's best settings by the retraining's search, on its validation split."""
-    validation = validation_split(split, settings.holdout_fraction, settings.holdout_seed, settings.search.max_users)
-    hold_out = HoldOut.of(validation, settings.eval_k, settings.eval_max_users)
     judge = implicit_judge(python, settings.eval_k)
     metric = f"ndcg_at_{settings.eval_k}"
-    with mlflow.start_run(run_name="implicit search", nested=True):
+    budget = Budget(settings.search.max_fits, settings.search.max_minutes * 60, started=time.monotonic())
+    with validation_hold_out(split, settings) as hold_out, mlflow.start_run(run_name="implicit search", nested=True):
         result = search(
             hill_climb(settings.als, settings.search),
             lambda params: judge(hold_out, params)[metric],
-            Budget(settings.search.max_fits, settings.search.max_minutes * 60),
+            budget,
+            settings.search.costlier_min_gain,
         )
-    hold_out.release()
     return result.best.params
 
 

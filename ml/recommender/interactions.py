@@ -143,11 +143,10 @@ def split_for_evaluation(interactions: DataFrame, fraction: float, seed: int) ->
     return time_split(interactions, fraction) or per_user_split(interactions, fraction, seed)
 
 
-def validation_split(split: Split, fraction: float, seed: int, max_users: int) -> Split:
-    """A split of ``split.train`` (of a sample of about ``max_users`` of its users) by the
-    same method as ``split``: what the search and the choice between candidates are
-    judged on, so the hold-out stays unseen until the gate."""
-    train = user_sample(split.train, max_users)
-    if split.method == "time":
+def validation_split(train: DataFrame, method: str, fraction: float, seed: int) -> Split:
+    """A split of a training part (``train``, often a sample of its users) by the
+    hold-out's ``method``: what the search and the choice between candidates are judged
+    on, so the hold-out stays unseen until the gate."""
+    if method == "time":
         return time_split(train, fraction) or per_user_split(train, fraction, seed)
     return per_user_split(train, fraction, seed)

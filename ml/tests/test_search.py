@@ -26,8 +26,10 @@ from recommender.search import (
     VALIDATION_METRIC,
     Budget,
     Proposer,
+    Trial,
     changed_share,
     hill_climb,
+    leader,
     neighbours,
     reused,
     search,
@@ -119,6 +121,13 @@ def test_the_search_stops_when_its_minutes_are_spent(parent_run: str) -> None:
     # Even a spent budget judges one setting: a retraining always has a challenger.
     late = search(_settings(5), lambda p: 0.1, Budget(max_fits=10, max_seconds=0, clock=clock))
     assert len(late.trials) == 1
+    # Minutes that started counting before the search (the carving of its validation
+    # split) are spent too; the same budget counted from the search's start is not.
+    still = lambda: 1000.0  # noqa: E731
+    carved = search(_settings(5), lambda p: 0.1, Budget(10, 150, clock=still, started=0.0))
+    assert carved.stopped == "minutes" and len(carved.trials) == 1
+    fresh = search(_settings(5), lambda p: 0.1, Budget(10, 150, clock=still))
+    assert fresh.stopped == "exhausted" and len(fresh.trials) == 5
 
 
 GRID = SearchSettings(
@@ -159,6 +168,40 @@ def test_the_hill_climb_starts_from_the_base_and_climbs_to_a_local_best(parent_r
     assert [t.params for t in again.trials] == [t.params for t in result.trials]
     short = search(hill_climb(FAST_ALS, GRID), judge, Budget(max_fits=3, max_seconds=3600))
     assert short.stopped == "fits" and len(short.trials) == 3
+
+
+def test_a_costlier_setting_leads_only_when_it_gains_enough(parent_run: str) -> None:
+    base = FAST_ALS
+    longer, less_regularised = replace(base, max_iter=10), replace(base, reg_param=1.0)
+    trials = [Trial(base, 0.100), Trial(longer, 0.105), Trial(less_regularised, 0.102)]
+    # Twice the iterations for +5 %: not enough at 10 %, enough at 0 %; a setting that
+    # costs the same leads with any gain.
+    assert leader(trials, 0.1).params == less_regularised
+    assert leader(trials, 0.0).params == longer
+    assert leader([Trial(longer, 0.105), Trial(base, 0.104)], 0.1).params == longer
+    assert leader([Trial(longer, 0.105), Trial(base, 0.106)], 0.1).params == base
+    assert leader([Trial(base, 0.100), Trial(longer, 0.111)], 0.1).params == longer
+
+    scores = {base: 0.100, longer: 0.105, less_regularised: 0.102}
+
+    def judge(params: AlsParams) -> float:
+        return scores.get(params, 0.0)
+
+    grid = replace(GRID, ranks=(8,), confidences=("raw",))
+    frugal = search(
+        hill_climb(base, replace(grid, costlier_min_gain=0.1)),
+        judge,
+        Budget(max_fits=100, max_seconds=3600),
+        costlier_min_gain=0.1,
+    )
+    assert frugal.best.params == less_regularised, frugal
+    # Without the rule the climb follows the costlier setting.
+    greedy = search(
+        hill_climb(base, replace(grid, costlier_min_gain=0.0)),
+        judge,
+        Budget(max_fits=100, max_seconds=3600),
+    )
+    assert greedy.best.params == longer, greedy
 
 
 def test_the_champion_settings_are_reused_when_little_changed(
@@ -250,3 +293,21 @@ def test_the_gate_publishes_recent_popularity_when_it_beats_als(
     # A user who heard only old tracks is offered the hits first.
     top = [r["track_id"] for r in lists.where("user_id = 1079").orderBy("rank").collect()]
     assert sorted(top[:5]) == [5010, 5011, 5012, 5013, 5014]
+
+
+def test_carving_the_validation_split_counts_in_the_search_minutes(
+    spark: SparkSession, parent_run: str
+) -> None:
+    settings = Settings(
+        als=FAST_ALS,
+        search=SearchSettings(max_fits=5, max_minutes=1, half_lives_days=(0.25,)),
+        holdout_fraction=0.1,
+        candidate_pool=0,
+        eval_max_users=0,
+    )
+    split = split_for_evaluation(as_spark(spark, _recent_hits()), 0.1, 42)
+    # The clock reads 0 when the search begins, then ten minutes later for ever: the
+    # carving took the budget's minutes, so one setting only is tried.
+    readings = iter([0.0])
+    tuned = tune(split, settings, clock=lambda: next(readings, 600.0))
+    assert tuned.fits == 1 and "stopped: minutes" in tuned.reason, tuned
