@@ -13,6 +13,10 @@ image=$1
 stamp=$2
 suite=bookworm
 docker=${DOCKER:-docker}
+# The label of every image the project builds (IMAGE_LABEL, containers/stack.py): once a
+# re-import has moved the tag, `containers.stack prune` finds the previous base image by
+# it, and no other project's image.
+label=moovitamix.project=moovitamix
 
 if [ -s "$stamp" ] && [ "$stamp" -nt "$0" ] && $docker image inspect "$(cat "$stamp")" >/dev/null 2>&1; then
     echo "base image $image: cached ($(cat "$stamp"))"
@@ -48,7 +52,7 @@ chroot "$root" apt-get clean
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/usr/share/doc/* "$root"/usr/share/man/*
 
 tar --numeric-owner -C "$root" -c . | $docker import \
-    --change 'ENV LANG=C.UTF-8' --change 'CMD ["bash"]' - "$image" >/dev/null
+    --change 'ENV LANG=C.UTF-8' --change 'CMD ["bash"]' --change "LABEL $label" - "$image" >/dev/null
 mkdir -p "$(dirname "$stamp")"
 $docker image inspect --format '{{.Id}}' "$image" >"$stamp"
 echo "base image $image: built from $main_mirror ($(cat "$stamp"))"

@@ -19,9 +19,13 @@ COMPOSE = $(if $(shell command -v docker-compose),docker-compose,$(DOCKER) compo
 # Compose reads the runner's env_file from the same variable.
 export COMPOSE_ENV_FILE
 
+# A rebuild leaves the images it replaced untagged: build and base-image remove the
+# project's own (containers/stack.py prune, by their label), and compose-down those a
+# container still used.
 base-image: $(VENV)/.installed ## the Debian base image of the containers, by debootstrap from apt's mirror (cached)
 	@$(PY) -m containers.daemon start
 	@containers/base-image.sh $(BASE_IMAGE) $(BASE_STAMP)
+	@$(PY) -m containers.stack prune --docker $(DOCKER)
 
 compose-up: $(VENV)/.installed ## build the images, start Postgres, MLflow, the stand-in in containers; run the daily job in the runner
 	@$(PY) -m containers.daemon start
@@ -37,6 +41,7 @@ compose-down: ## stop and remove the stack's containers (IMAGES=1: its images to
 	@if [ -f $(COMPOSE_ENV_FILE) ] && $(PY) -c 'import containers.daemon as d; exit(not d.answers())'; then \
 		$(COMPOSE) --profile job down --remove-orphans $(if $(IMAGES),--rmi all) $(if $(VOLUMES),--volumes); \
 		$(if $(IMAGES),$(DOCKER) image rm -f $(BASE_IMAGE) >/dev/null 2>&1; rm -f $(BASE_STAMP);) \
+		$(PY) -m containers.stack prune --docker $(DOCKER); \
 	fi
 	@$(if $(KEEP_DAEMON),,$(PY) -m containers.daemon stop)
 

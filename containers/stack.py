@@ -1,13 +1,16 @@
 """The compose stack's images and settings, for `make compose-up` (containers/containers.mk).
 
     python containers/stack.py build --base-image IMAGE   # every image of docker-compose.yml
+    python containers/stack.py prune                      # the project's images a rebuild untagged
     python containers/stack.py env FILE                   # FILE from compose.env.example, secrets generated
 
 `build` builds each image docker-compose.yml names, with the build section it gives
 (Dockerfile, target), FROM the base image given, on the host's network (a daemon here has
 no bridge), with BuildKit: the package index settings of this machine's pip (its CA
 bundle, index URLs other than local folders) go to the build as secrets, so no image
-holds them. `env` writes a compose env file with fresh secrets where none exists.
+holds them. Every image gets the project's label (IMAGE_LABEL); once all are built, the
+project's images that lost their tag to the new ones are removed (`prune`), and only
+those. `env` writes a compose env file with fresh secrets where none exists.
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ INDEX_SETTINGS = {
     "extra-index-url": ("PIP_EXTRA_INDEX_URL", "UV_EXTRA_INDEX_URL"),
     "trusted-host": ("PIP_TRUSTED_HOST",),
 }
+# Every image the project builds carries this label (the base image too: base-image.sh
+# sets the same one). A rebuild moves the tags to new images and leaves the old ones
+# untagged, a few GB each time; the label tells them from another project's untagged
+# images, which are never touched.
+IMAGE_LABEL = "moovitamix.project=moovitamix"
 
 
 def compose_images(compose_file: Path = COMPOSE_FILE) -> dict[str, dict]:
@@ -79,13 +87,52 @@ def build(base_image: str, docker: str, python: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         found = package_index(Path(folder), pip_settings(python))
         for image, spec in compose_images().items():
-            command = [docker, "build", "--network", "host", "--tag", image,
+            command = [docker, "build", "--network", "host", "--tag", image, "--label", IMAGE_LABEL,
                        "--file", str(ROOT / spec["dockerfile"]), "--build-arg", f"BASE_IMAGE={base_image}"]
             command += ["--target", spec["target"]] if "target" in spec else []
             command += [part for name, path in found.items() for part in ("--secret", f"id={name},src={path}")]
             print(f"building {image} FROM {base_image}", flush=True)
             subprocess.run([*command, str(ROOT / spec.get("context", "."))], check=True,
                            env={**os.environ, "DOCKER_BUILDKIT": "1"})
+    # Only after every build succeeded: a failed one leaves the images as they were.
+    prune(docker)
+
+
+def untagged_images(docker: str) -> dict[str, str]:
+    """The project's images without a tag (their size, by id)."""
+    listed = subprocess.run([docker, "image", "ls", "--filter", "dangling=true", "--filter", f"label={IMAGE_LABEL}",
+                             "--format", "{{.ID}}\t{{.Size}}"], capture_output=True, text=True, check=True)
+    return dict(line.split("\t", 1) for line in listed.stdout.splitlines() if "\t" in line)
+
+
+def reclaimed_space(prune_output: str) -> str:
+    """Docker's own total from `docker image prune` ("Total reclaimed space: 3.8GB")."""
+    totals = [line.partition(":")[2].strip() for line in prune_output.splitlines()
+              if line.startswith("Total reclaimed space")]
+    return totals[-1] if totals else "0B"
+
+
+def prune(docker: str) -> None:
+    """Remove the project's untagged images, saying which and the space that came back.
+    Those a container still uses are kept by Docker: the next build or compose-down
+    removes them. A failure is reported, not raised: the images built are good."""
+    try:
+        before = untagged_images(docker)
+        if not before:
+            print("untagged images of the project: none", flush=True)
+            return
+        pruned = subprocess.run([docker, "image", "prune", "--force", "--filter", f"label={IMAGE_LABEL}"],
+                                capture_output=True, text=True, check=True)
+        kept = untagged_images(docker)
+    except subprocess.CalledProcessError as failure:
+        print(f"warning: untagged images of the project not removed: {(failure.stderr or '').strip()[-300:]}",
+              file=sys.stderr, flush=True)
+        return
+    removed = ", ".join(f"{image} {size}" for image, size in before.items() if image not in kept)
+    print(f"untagged images of the project removed: {removed or 'none'};"
+          f" {reclaimed_space(pruned.stdout)} reclaimed", flush=True)
+    if kept:
+        print(f"untagged images of the project kept, still used by a container: {', '.join(kept)}", flush=True)
 
 
 def write_env(path: Path) -> None:
@@ -119,10 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     build_command.add_argument("--base-image", required=True)
     build_command.add_argument("--docker", default="docker")
     build_command.add_argument("--python", default="python3", help="whose pip configuration the build uses")
+    commands.add_parser("prune").add_argument("--docker", default="docker")
     commands.add_parser("env").add_argument("path", type=Path)
     arguments = parser.parse_args(argv)
     if arguments.command == "build":
         build(arguments.base_image, arguments.docker, arguments.python)
+    elif arguments.command == "prune":
+        prune(arguments.docker)
     else:
         write_env(arguments.path)
     return 0

@@ -24,7 +24,7 @@ from dotenv import dotenv_values
 
 from api.stand_in.settings import load_settings
 from containers import daemon
-from containers.stack import EXAMPLE, write_env
+from containers.stack import EXAMPLE, IMAGE_LABEL, compose_images, write_env
 from orchestrate.project import PROJECT_ROOT
 from tests import el_harness as el
 from tests.test_daily_job import table_counts
@@ -164,6 +164,19 @@ def test_containers_run_as_their_own_user_and_hold_no_secret(stack: Stack, first
         assert inside.splitlines()[0] == "10001"
         assert stack.settings["WAREHOUSE_PASSWORD"] not in inside and stack.settings["PII_SALT"] not in inside
         assert "PIP_CERT" not in inside and ".env\n" not in inside and ".git\n" not in inside
+
+
+def test_every_image_carries_the_projects_label_and_the_build_prunes_by_it(
+        first_run: subprocess.CompletedProcess[str]) -> None:
+    """The label is how a rebuild finds the images it untagged (tests/containers/test_images.py)."""
+    assert first_run.returncode == 0, output(first_run)
+    key, _, value = IMAGE_LABEL.partition("=")
+    base_image = os.environ.get("BASE_IMAGE", "moovitamix/debian:bookworm")  # a registry's is not the project's
+    for image in [*compose_images(), *([base_image] if base_image.startswith("moovitamix/") else [])]:
+        labels = subprocess.run([daemon.docker_client(), "image", "inspect", "--format", "{{json .Config.Labels}}",
+                                 image], capture_output=True, text=True, check=True).stdout
+        assert (json.loads(labels) or {}).get(key) == value, (image, labels)
+    assert "untagged images of the project" in first_run.stdout
 
 
 def test_data_survive_down_and_up_and_the_next_run_is_incremental(stack: Stack, second_run: dict) -> None:
