@@ -46,6 +46,7 @@ VARIABLES: list[tuple[str, str, str, Any]] = [
     ("SEARCH_MAX_MINUTES", "1.5", "search.max_minutes", 1.5),
     ("SEARCH_MAX_USERS", "100", "search.max_users", 100),
     ("SEARCH_MIN_CHANGED_SHARE", "0.1", "search.min_changed_share", 0.1),
+    ("SEARCH_COSTLIER_MIN_GAIN", "0.25", "search.costlier_min_gain", 0.25),
     ("SEARCH_RANKS", "8, 64", "search.ranks", (8, 64)),
     ("SEARCH_REG_PARAMS", "0.1,10", "search.reg_params", (0.1, 10.0)),
     ("SEARCH_ALPHAS", "5", "search.alphas", (5.0,)),
