@@ -1,5 +1,6 @@
 """The pure parts of bench_day: where the job writes, how stages are named, the summary and
-the targets; what an interrupt prints and the exit code (stopping the job: test_job_stop.py). The whole benchmark is `make bench-day RECORDS=1000` (a few minutes)."""
+the targets; what an interrupt prints and the exit code (stopping the job: test_job_stop.py).
+The whole benchmark is `make bench-day RECORDS=1000` (a few minutes)."""
 
 from __future__ import annotations
 
