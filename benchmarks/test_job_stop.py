@@ -32,6 +32,11 @@ def start(child, **options):
     return subprocess.Popen([sys.executable, __file__, marks, child], **options)
 
 
+if role in ("leader", "orphaning-leader", "middle"):
+    # Ctrl-C ends it, as it ends the benchmark's job (whose SIGINT handler is reset to the
+    # default at exec), whatever the test runner inherited: a runner started in the
+    # background by a script has SIGINT ignored, and so would this process.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 if role in ("stubborn-leader", "jvm", "detached", "worker"):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 if role in ("detached", "worker"):
