@@ -40,3 +40,25 @@ begin
     return next;
 end
 $$;
+
+-- The keys of p_dataset held by more than one row: one row per such key (its values
+-- joined by ', ') with its number of copies. The contracts of the marts of tens of
+-- millions of rows check their key with it rather than with Soda's duplicate check, which
+-- counts distinct md5 hashes of the key: a sort of every row by its hash, 234 s on the
+-- 70 M listens of a 1,000,000-records day. Grouped in the order of the key's index
+-- instead (hash aggregation is off for this function: it would spill tens of millions of
+-- groups to disk), the same scan takes about 36 s.
+create or replace function quality.duplicate_keys(p_dataset text, p_columns text[])
+returns table (key_values text, copies bigint)
+language plpgsql stable
+set enable_hashagg = off
+as $$
+declare
+    key_list text := (select string_agg(quote_ident(c), ', ') from unnest(p_columns) as c);
+begin
+    return query execute format(
+        'select concat_ws(%L, %s)::text, count(*) from %s group by %s having count(*) > 1',
+        ', ', key_list, p_dataset::regclass, key_list
+    );
+end
+$$;

@@ -361,6 +361,18 @@ def test_a_wrong_or_retired_setting_stops_before_any_contract(soda_bin, db, sett
     assert "=== contract" not in proc.stdout
 
 
+def test_duplicate_keys_names_each_key_held_twice_and_its_copies(db):
+    """What the key checks of the big marts count: one row per duplicated key, none
+    for a key held once, whatever the order the rows came in."""
+    keys = "select * from quality.duplicate_keys('marts.fct_listens', array['user_id', 'position'])"
+    assert db.execute(keys).fetchall() == []
+    db.execute(
+        "INSERT INTO marts.fct_listens VALUES (10, 2, 2, now(), now(), now(), true),"
+        " (11, 3, 1, now(), now(), now(), true), (10, 2, 2, now(), now(), now(), true)"
+    )
+    assert sorted(db.execute(keys).fetchall()) == [("10, 2", 3), ("11, 1", 2)]
+
+
 def baseline(db, dataset: str) -> int | None:
     return db.execute("select baseline_rows from quality.volume_change(%s)", (dataset,)).fetchone()[0]
 
