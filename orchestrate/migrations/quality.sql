@@ -5,6 +5,8 @@
 --     writes it after each contract.
 --   * quality.volume_change(dataset): the current row count against the last ACCEPTED
 --     count. A contract's volume checks select from it (failed_rows checks).
+--   * quality.duplicate_keys(dataset, columns): the keys held twice, for the key checks
+--     of the big marts (below).
 -- The baseline is the last accepted run, not simply the last run: otherwise re-running a
 -- job that a volume drop stopped would compare the drop with itself and let it through.
 -- To accept a real change, run once with a wider bound (QUALITY_VOLUME_GATE_DROP_PCT=100).
