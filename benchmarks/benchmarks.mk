@@ -3,8 +3,8 @@
 .PHONY: bench-day stop-bench-day clean-bench-day
 
 # Not in BENCH_TARGETS: at its default size (1,000,000 records per endpoint, what it is
-# for) it takes most of an hour, ten times all of `make bench`; a smaller default would
-# measure a size no target is set for.
+# for) its two days take about two hours, many times all of `make bench`; a smaller
+# default would measure a size no target is set for.
 BENCH_DAY_RECORDS := $(or $(RECORDS),1000000)
 BENCH_DAY_WAREHOUSE_PORT ?= 5462
 BENCH_DAY_API_PORT ?= 8062
