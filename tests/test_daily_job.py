@@ -53,7 +53,9 @@ def job_env(postgres_server: LocalPostgres, run_folder: Path) -> dict[str, str]:
     recreate_database(postgres_server, DATABASE)
     # Every file the run writes lands in run_folder (dbt's target and logs, the run logs,
     # the report, the MLflow store).
-    return {**job_environment(run_folder, DATABASE), "MOOVITAMIX_API_TOKEN": TOKEN, "PII_SALT": SALT,
+    # One search trial: the search runs within the whole job here (make test turns it off elsewhere).
+    return {**job_environment(run_folder, DATABASE), "SEARCH_MAX_FITS": "1",
+            "MOOVITAMIX_API_TOKEN": TOKEN, "PII_SALT": SALT,
             "DBT_LOG_PATH": str(run_folder / "dbt-logs"), "RUN_LOG_DIR": str(run_folder / "logs"),
             "REPORT_PATH": str(run_folder / "health.html")}
 
@@ -101,6 +103,7 @@ def test_job_succeeds_and_prints_a_summary(first_run: subprocess.CompletedProces
     assert first_run.returncode == 0, first_run.stdout[-3000:] + first_run.stderr[-3000:]
     assert "daily run: SUCCESS" in first_run.stdout
     assert "raw.tracks" in first_run.stdout and "ml.user_recommendations" in first_run.stdout
+    assert "1 ALS settings tried" in first_run.stdout  # the search ran, with its budget of one fit
     # The stand-in was started for the job and stopped afterwards.
     assert "event=api.stopped" in first_run.stderr
 

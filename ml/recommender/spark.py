@@ -43,6 +43,17 @@ def require_java() -> None:
         raise RecommenderError(JAVA_NOT_FOUND)
 
 
+def java_options(spark_settings: SparkSettings) -> tuple[str, str]:
+    """The JVM options of the driver and of the executors: Java BLAS unless native is
+    allowed, then SPARK_JAVA_OPTIONS, on both (local mode computes in the driver, a
+    cluster in its executors). The driver also gets the logging configuration, so it is
+    quiet from its first line: setLogLevel() only takes effect after the JVM has already
+    printed its startup warnings."""
+    blas = "" if spark_settings.native_blas else _JAVA_BLAS_ONLY
+    shared = " ".join(filter(None, [blas, spark_settings.java_options]))
+    return f"-Dlog4j2.configurationFile={_LOG4J2_CONFIG} {shared}".strip(), shared
+
+
 def build_spark(
     spark_settings: SparkSettings,
     checkpoint_dir: Path,
@@ -66,14 +77,7 @@ def build_spark(
     # a slow reverse lookup and a "Service 'sparkDriver' could not bind" failure.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    # Quiet from the first line: setLogLevel() only takes effect after the JVM has
-    # already printed its startup warnings.
-    driver_options = f"-Dlog4j2.configurationFile={_LOG4J2_CONFIG}"
-    executor_options = ""
-    if not spark_settings.native_blas:
-        # Driver (where local mode computes) and executors (a cluster's) alike.
-        driver_options = f"{driver_options} {_JAVA_BLAS_ONLY}"
-        executor_options = _JAVA_BLAS_ONLY
+    driver_options, executor_options = java_options(spark_settings)
 
     conf = {
         "spark.sql.shuffle.partitions": str(spark_settings.shuffle_partitions),

@@ -58,6 +58,7 @@ VARIABLES: list[tuple[str, str, str, Any]] = [
     ("SPARK_NATIVE_BLAS", "1", "spark.native_blas", True),
     ("SPARK_DRIVER_MEMORY", "3g", "spark.driver_memory", "3g"),
     ("SPARK_EXECUTOR_MEMORY", "2g", "spark.executor_memory", "2g"),
+    ("SPARK_JAVA_OPTIONS", "-XX:+UseSerialGC", "spark.java_options", "-XX:+UseSerialGC"),
     ("SPARK_JDBC_JAR", "/opt/pg.jar", "spark.jdbc_jar", Path("/opt/pg.jar")),
     ("SPARK_JDBC_ROWS_PER_PARTITION", "1000", "spark.jdbc_rows_per_partition", 1000),
     ("SPARK_JDBC_BATCH_ROWS", "500", "spark.jdbc_batch_rows", 500),

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from orchestrate.project import PROJECT_ROOT
 from pyspark.sql import SparkSession
 
 from recommender.candidates import ALS, Candidate
 from recommender.interactions import per_user_split
 from recommender.metrics import mean_ranking_metrics
-from recommender.settings import AlsParams
-from recommender.spark import loaded_native_blas
+from recommender.settings import AlsParams, SparkSettings
+from recommender.spark import java_options, loaded_native_blas
 from recommender.train import (
     HoldOut,
     NothingToHoldOut,
@@ -105,6 +106,21 @@ def test_spark_uses_java_blas_unless_native_is_asked_for(spark: SparkSession) ->
     # The session of the tests is built with the defaults; where libblas.so.3 exists
     # (OpenBLAS here), allowing native BLAS would report "JNIBLAS".
     assert loaded_native_blas(spark) == "none"
+
+
+def test_java_options_reach_the_driver_and_the_executors() -> None:
+    driver, executors = java_options(SparkSettings(java_options="-XX:+UseSerialGC"))
+    for options in (driver, executors):
+        assert "-XX:+UseSerialGC" in options and "blas.allowNative=false" in options
+    assert "log4j2.configurationFile" in driver and "log4j2" not in executors
+    assert java_options(SparkSettings(native_blas=True))[1] == ""
+
+
+def test_the_session_jvm_runs_with_its_java_options(spark: SparkSession) -> None:
+    runtime = spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    arguments = list(runtime.getInputArguments())
+    expected = java_options(SparkSettings.from_env(PROJECT_ROOT))[0].split()
+    assert expected and set(expected) <= set(arguments)
 
 
 def test_a_large_hold_out_is_judged_on_a_stable_sample_of_its_users(
