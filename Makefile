@@ -27,13 +27,14 @@ WITH_DOTENV := set -a && . ./.env && set +a &&
 # `make test` gets its own Postgres instance, so it never touches the data of `make run`.
 TEST_WAREHOUSE_PORT ?= 5434
 TEST_SERVER := WAREHOUSE_PORT=$(TEST_WAREHOUSE_PORT) WAREHOUSE_DATA_DIR=$(CURDIR)/.pgdata-test
-# The tests' Spark jobs last seconds on small data: the JVM's first-tier compiler only
-# (and its serial collector) halves what they spend compiling (ml/recommender/settings.py).
-TEST_ENV := $(WITH_DOTENV) $(TEST_SERVER) SPARK_JAVA_OPTIONS='-XX:TieredStopAtLevel=1 -XX:+UseSerialGC'
+TEST_ENV := $(WITH_DOTENV) $(TEST_SERVER)
 # The end-to-end runs retrain with the ALS_* settings, unsearched: the search itself (its
 # choice, its budget, its child runs) is tested in ml/tests, and within the whole job by
-# tests/test_daily_job.py; elsewhere it would only lengthen each run.
-END_TO_END_ENV := SEARCH_MAX_FITS=0
+# tests/test_daily_job.py; elsewhere it would only lengthen each run. Each run's Spark job
+# lasts seconds on small data: the JVM's first-tier compiler only (and its serial
+# collector) halves what it spends compiling (ml/recommender/settings.py). The ML suite
+# keeps the default JIT: its one Spark session lives for minutes.
+END_TO_END_ENV := SEARCH_MAX_FITS=0 SPARK_JAVA_OPTIONS='-XX:TieredStopAtLevel=1 -XX:+UseSerialGC'
 
 MELTANO_FILES := meltano.yml $(wildcard */*.meltano.yml) \
 	extract/tap-moovitamix/pyproject.toml extract/bookmark-guard/pyproject.toml ml/pyproject.toml \

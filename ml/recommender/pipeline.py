@@ -134,13 +134,12 @@ def _champion_model(settings: Settings) -> ALSModel:
 
 def challenger_of(
     settings: Settings,
-    inputs: Inputs,
     split: Split,
     champion: policy.Champion | None,
+    share: float | None,
 ) -> search.Tuned:
-    """The champion's settings and candidate when few interactions changed since its
-    training; else the search's choice."""
-    share = search.changed_share(inputs.interactions, inputs.rows, champion) if champion else None
+    """The champion's settings and candidate when few interactions (``share``) changed
+    since its training; else the search's choice."""
     why_reused = search.reused(champion, share, settings.search)
     if why_reused is not None:
         assert champion is not None and champion.served is not None
@@ -156,6 +155,7 @@ def train_and_gate(
     inputs: Inputs,
     champion: policy.Champion | None,
     retrain: policy.RetrainDecision,
+    changed_share: float | None,
     record: TrainingRun,
 ) -> Serving:
     champion_model = _champion_model(settings) if champion else None
@@ -163,7 +163,7 @@ def train_and_gate(
         inputs.interactions, settings.holdout_fraction, settings.holdout_seed
     )
     tracking.log_params({"split_method": split.method})
-    tuned = challenger_of(settings, inputs, split, champion)
+    tuned = challenger_of(settings, split, champion, changed_share)
     challenger = tuned.candidate
     record.candidate = challenger.kind
     # The parent run holds the settings of what goes to the gate; each setting tried is
@@ -329,11 +329,13 @@ def _run_with_spark(
     )
 
     champion = tracking.champion(settings)
+    share = search.changed_share(inputs.interactions, inputs.rows, champion) if champion else None
     retrain = policy.retrain_decision(
         champion,
         tracking.last_trained_fingerprint(experiment_id),
         inputs.fingerprint,
         settings.policy,
+        share,
     )
     emit(
         "retrain_decision",
@@ -341,6 +343,7 @@ def _run_with_spark(
         forced=retrain.forced,
         reason=retrain.reason,
         champion_version=champion.version if champion else "none",
+        changed_share="unknown" if share is None else round(share, 4),
     )
 
     with tracking.mlflow.start_run(run_name=f"als-{_now():%Y%m%dT%H%M%SZ}") as mlflow_run:
@@ -362,6 +365,7 @@ def _run_with_spark(
                 "data_max_updated_at": inputs.version.max_updated_at,
                 "data_dbt_run_id": inputs.version.dbt_run_id,
                 "data_fingerprint": inputs.fingerprint,
+                "data_changed_share": "unknown" if share is None else round(share, 4),
             }
         )
         tracking.log_interactions(
@@ -378,7 +382,7 @@ def _run_with_spark(
         )
         if retrain.train:
             tracking.mlflow.set_tag(tracking.FINGERPRINT_TAG, inputs.fingerprint)
-            serving = train_and_gate(settings, inputs, champion, retrain, record)
+            serving = train_and_gate(settings, inputs, champion, retrain, share, record)
         else:
             assert champion is not None  # retrain_decision trains when there is none
             record.decision, record.reason = policy.SKIPPED, retrain.reason

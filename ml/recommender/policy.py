@@ -9,8 +9,9 @@ Decisions written to ml.training_runs.decision and the MLflow run:
 - ``kept_champion``: trained, the gate refused the new model; the champion still serves;
 - ``no_champion_popularity``: trained, refused, and there is no champion: the popularity
   lists are served (model_version ``popularity``);
-- ``skipped``: interactions unchanged since the last training: no training, the champion
-  scores every user again (new users included, through cold start);
+- ``skipped``: interactions unchanged since the last training, or too few of them new
+  since the champion's: no training, the champion scores every user again (new users
+  included, through cold start);
 - ``failed``: the run stopped on an error (nothing published).
 """
 
@@ -66,8 +67,11 @@ def retrain_decision(
     last_trained_fingerprint: str | None,
     fingerprint: str,
     policy: PolicySettings,
+    changed_share: float | None = None,
 ) -> RetrainDecision:
-    """Decided before any Spark work, so an unchanged day costs only the scoring."""
+    """Decided before any training, so a day without one costs only the scoring.
+    ``changed_share``: the share of the interactions new since the champion's training
+    (None: unknown, which retrains when the fingerprint changed)."""
     if champion is None:
         return RetrainDecision(True, False, "no champion yet")
     if policy.force_retrain:
@@ -90,6 +94,14 @@ def retrain_decision(
     if fingerprint == last_trained_fingerprint:
         return RetrainDecision(
             False, False, f"interactions unchanged since the last training ({fingerprint})"
+        )
+    if changed_share is not None and changed_share < policy.retrain_min_changed_share:
+        return RetrainDecision(
+            False,
+            False,
+            f"{changed_share:.1%} of the interactions are new since champion "
+            f"v{champion.version}'s training (< {policy.retrain_min_changed_share:.1%}, "
+            "RETRAIN_MIN_CHANGED_SHARE): not retrained, the champion scores them",
         )
     return RetrainDecision(True, False, "interactions changed since the last training")
 

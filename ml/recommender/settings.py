@@ -219,6 +219,12 @@ class PolicySettings:
     retrain_min_champion_lift: float = 1.2
     # ... or when it was trained more than this many days ago.
     max_model_age_days: float = 7.0
+    # Below this share of interactions new since the champion's training, no retraining:
+    # the champion scores them (its lists leave out what users just heard). A retraining
+    # at 1,000,000 records costs about 40 minutes; on a day with 2.7 % new interactions
+    # it scored exactly the champion's NDCG@10. The share counts since the champion's
+    # training, so it grows day after day until a retraining is due.
+    retrain_min_changed_share: float = 0.05
     # Operator's override: retrain even if the interactions did not change.
     force_retrain: bool = False
 
@@ -227,6 +233,7 @@ class PolicySettings:
         "gate_min_popularity_lift": ("GATE_MIN_POPULARITY_LIFT", _env_float),
         "retrain_min_champion_lift": ("RETRAIN_MIN_CHAMPION_LIFT", _env_float),
         "max_model_age_days": ("RETRAIN_MAX_MODEL_AGE_DAYS", _env_float),
+        "retrain_min_changed_share": ("RETRAIN_MIN_CHANGED_SHARE", _env_float),
         "force_retrain": ("RETRAIN_FORCE", _env_bool),
     }
 
@@ -250,9 +257,10 @@ class SearchSettings:
     # Users whose interactions drive the search (a hashed sample when there are more;
     # 0: all): the fits then cost the same whatever the size of the day.
     max_users: int = 5_000
-    # Below this share of interactions new since the champion's training, the
-    # champion's settings are reused and no search runs.
-    min_changed_share: float = 0.05
+    # Below this share of interactions new since the champion's training, a retraining
+    # reuses the champion's settings and no search runs (retraining itself starts at
+    # RETRAIN_MIN_CHANGED_SHARE, lower: not every retraining searches).
+    min_changed_share: float = 0.15
     # The relative NDCG@10 gain a costlier setting (rank x iterations) needs over the
     # leader to take its place: the winner is fitted twice on the whole data every
     # retraining. At 1,000,000 records, rank 32 x 10 iterations against 16 x 5 gained
@@ -508,5 +516,6 @@ RANGES: tuple[tuple[str, str, float, float], ...] = (
     ("GATE_MIN_POPULARITY_LIFT", "policy.gate_min_popularity_lift", 0, math.inf),
     ("RETRAIN_MIN_CHAMPION_LIFT", "policy.retrain_min_champion_lift", 0, math.inf),
     ("RETRAIN_MAX_MODEL_AGE_DAYS", "policy.max_model_age_days", 0, math.inf),
+    ("RETRAIN_MIN_CHANGED_SHARE", "policy.retrain_min_changed_share", 0, 1),
     ("WAREHOUSE_PORT", "warehouse.port", 1, 65_535),
 )

@@ -1,7 +1,8 @@
 """`moovitamix-ml run` day after day against a real Postgres, MLflow in a temp dir:
 first model promoted after a search, unchanged data skipped (new users still served),
-changed data retrained on a time split and refused by the gate, operator-forced retrain
-promoted with the champion's settings reused.
+a few new listens scored by the champion without retraining, more of them retrained on a
+time split and refused by the gate, operator-forced retrain promoted with the champion's
+settings reused.
 Each step checks the table, the champion alias and the ledger row; what MLflow records
 (dataset, signature, version tags and descriptions) is checked on the way, and no run
 may make MLflow warn."""
@@ -215,14 +216,36 @@ def test_daily_runs_promote_skip_refuse_and_force(
         "scoring"
     )
 
-    # Day 3: new listens arrive later (a time split) and the gate is made unpassable:
-    # the challenger is registered, the champion stays and serves.
+    # Day 3, morning: new listens arrive later (about 1/6 of the pairs), fewer than the share
+    # that calls for a retraining: the champion scores them, and no list offers a track
+    # its user has now heard.
     later = [
         (u, t)
         for u, t in synthetic_listens(n_users=50, n_tracks=N_TRACKS, seed=8)
         if (u, t) not in set(rows)
     ][:60]
     _load(warehouse, later, DAY0 + timedelta(days=1))
+    monkeypatch.setenv("RETRAIN_MIN_CHANGED_SHARE", "0.5")
+    monkeypatch.setenv("MOOVITAMIX_RUN_ID", "day-3-light")
+    _run(capsys, recwarn)
+    light = _ledger(warehouse)[-1]
+    assert light["decision"] == "skipped" and light["model_version"] == "1", light
+    share = len(set(later)) / light["interactions_rows"]
+    assert f"{share:.1%} of the interactions are new since champion v1's training" in (
+        light["reason"]
+    )
+    assert light["data_fingerprint"] != first["data_fingerprint"]
+    params = client.get_run(light["mlflow_run_id"]).data.params
+    assert params["data_changed_share"] == str(round(share, 4))
+    heard = set(rows) | set(later)
+    published = {(user, r[2]) for user, rs in _recs(warehouse).items() for r in rs}
+    assert published and not published & heard
+    assert len(client.search_model_versions("name='moovitamix-als'")) == 1
+    monkeypatch.delenv("RETRAIN_MIN_CHANGED_SHARE")
+
+    # Day 3: the same listens, at the default share they call for a retraining (a time
+    # split); the gate is made unpassable: the challenger is registered, the champion
+    # stays and serves.
     monkeypatch.setenv("GATE_NDCG_TOLERANCE", "-1")
     monkeypatch.setenv("MOOVITAMIX_RUN_ID", "day-3")
     _run(capsys, recwarn)
@@ -267,7 +290,13 @@ def test_daily_runs_promote_skip_refuse_and_force(
     assert client.get_run(fourth["mlflow_run_id"]).data.params["search_fits"] == "0"
     assert str(client.get_model_version_by_alias("moovitamix-als", "champion").version) == "3"
     assert _version_tags(client, "3")["gate_decision"] == "forced_retrain_promoted"
-    assert [r["run_id"] for r in _ledger(warehouse)] == ["day-1", "day-2", "day-3", "day-4"]
+    assert [r["run_id"] for r in _ledger(warehouse)] == [
+        "day-1",
+        "day-2",
+        "day-3-light",
+        "day-3",
+        "day-4",
+    ]
 
 
 def test_empty_input_fails_clearly_and_is_recorded(

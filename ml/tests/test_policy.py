@@ -11,6 +11,7 @@ POLICY = PolicySettings(
     gate_min_popularity_lift=1.2,
     retrain_min_champion_lift=1.2,
     max_model_age_days=7,
+    retrain_min_changed_share=0.05,
 )
 FRESH = Champion(version="3", age_days=1.0, ndcg_at_10=0.2)
 
@@ -28,6 +29,20 @@ def test_unchanged_interactions_skip_training() -> None:
 def test_changed_interactions_retrain_normally() -> None:
     decision = retrain_decision(FRESH, "abc", "def", POLICY)
     assert decision.train and not decision.forced
+
+
+def test_few_interactions_new_since_the_champions_training_skip_training() -> None:
+    few = retrain_decision(FRESH, "abc", "def", POLICY, changed_share=0.027)
+    assert not few.train and "2.7% of the interactions are new" in few.reason
+    assert "(< 5.0%" in few.reason and "champion v3" in few.reason
+    assert retrain_decision(FRESH, "abc", "def", POLICY, changed_share=0.05).train
+    # An unknown share retrains, as any change did before the share was recorded.
+    assert retrain_decision(FRESH, "abc", "def", POLICY, changed_share=None).train
+    # Age and the operator still force a retrain whatever the share.
+    old = Champion(version="3", age_days=9.5, ndcg_at_10=0.2)
+    assert retrain_decision(old, "abc", "def", POLICY, changed_share=0.01).forced
+    forced = PolicySettings(force_retrain=True)
+    assert retrain_decision(FRESH, "abc", "def", forced, changed_share=0.01).forced
 
 
 def test_the_champions_own_data_skips_training_even_when_its_run_failed_after_registering() -> None:

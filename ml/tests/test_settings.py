@@ -42,6 +42,7 @@ VARIABLES: list[tuple[str, str, str, Any]] = [
     ("RETRAIN_MIN_CHAMPION_LIFT", "1.1", "policy.retrain_min_champion_lift", 1.1),
     ("RETRAIN_MAX_MODEL_AGE_DAYS", "3", "policy.max_model_age_days", 3.0),
     ("RETRAIN_FORCE", "Yes", "policy.force_retrain", True),
+    ("RETRAIN_MIN_CHANGED_SHARE", "0.02", "policy.retrain_min_changed_share", 0.02),
     ("SEARCH_MAX_FITS", "2", "search.max_fits", 2),
     ("SEARCH_MAX_MINUTES", "1.5", "search.max_minutes", 1.5),
     ("SEARCH_MAX_USERS", "100", "search.max_users", 100),
