@@ -95,6 +95,10 @@ def build_spark(
         # since Spark already runs one worker per core.
         "spark.executorEnv.OPENBLAS_NUM_THREADS": "1",
         "spark.executorEnv.OMP_NUM_THREADS": "1",
+        # Meltano runs its plugins with PYTHONWARNINGS=once, and every worker Spark's
+        # daemon forks then reports two ResourceWarnings of pyspark's own (an unclosed
+        # socket file): nine lines in ten of the job's log. Other warnings still show.
+        "spark.executorEnv.PYTHONWARNINGS": "ignore::ResourceWarning",
         **(extra_conf or {}),
     }
     jar = spark_settings.jdbc_jar

@@ -3,6 +3,10 @@ scored on the same hold-out, and metrics computed by the executors match metrics
 
 from __future__ import annotations
 
+import sys
+import warnings
+from collections.abc import Iterator
+
 import pandas as pd
 import pytest
 from orchestrate.project import PROJECT_ROOT
@@ -121,6 +125,27 @@ def test_the_session_jvm_runs_with_its_java_options(spark: SparkSession) -> None
     arguments = list(runtime.getInputArguments())
     expected = java_options(SparkSettings.from_env(PROJECT_ROOT))[0].split()
     assert expected and set(expected) <= set(arguments)
+
+
+def test_the_python_workers_leave_pysparks_resource_warnings_out(spark: SparkSession) -> None:
+    """Whatever PYTHONWARNINGS the job gets (Meltano sets ``once``), the workers' own
+    option, last, ignores ResourceWarning; other warnings still show."""
+
+    def warn_in_a_worker(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for _ in batches:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.warn("unclosed file", ResourceWarning, stacklevel=1)
+                warnings.warn("anything else", UserWarning, stacklevel=1)
+            yield pd.DataFrame(
+                {
+                    "options": [" ".join(sys.warnoptions)],
+                    "shown": [" ".join(w.category.__name__ for w in caught)],
+                }
+            )
+
+    row = spark.range(1).mapInPandas(warn_in_a_worker, "options string, shown string").first()
+    assert row["options"].split()[-1:] == ["ignore::ResourceWarning"]
+    assert row["shown"] == "UserWarning"
 
 
 def test_a_large_hold_out_is_judged_on_a_stable_sample_of_its_users(
