@@ -32,8 +32,8 @@ TEST_ENV := $(WITH_DOTENV) $(TEST_SERVER)
 # choice, its budget, its child runs) is tested in ml/tests, and within the whole job by
 # tests/test_daily_job.py; elsewhere it would only lengthen each run. Each run's Spark job
 # lasts seconds on small data: the JVM's first-tier compiler only (and its serial
-# collector) halves what it spends compiling (ml/recommender/settings.py). The ML suite
-# keeps the default JIT: its one Spark session lives for minutes.
+# collector) halves what it spends compiling (ml/recommender/settings.py). The ML suite,
+# one Spark session for minutes, runs with the default JIT: the same time either way.
 END_TO_END_ENV := SEARCH_MAX_FITS=0 SPARK_JAVA_OPTIONS='-XX:TieredStopAtLevel=1 -XX:+UseSerialGC'
 
 MELTANO_FILES := meltano.yml $(wildcard */*.meltano.yml) \

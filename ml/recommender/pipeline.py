@@ -330,6 +330,7 @@ def _run_with_spark(
 
     champion = tracking.champion(settings)
     share = search.changed_share(inputs.interactions, inputs.rows, champion) if champion else None
+    logged_share = "unknown" if share is None else round(share, 4)
     retrain = policy.retrain_decision(
         champion,
         tracking.last_trained_fingerprint(experiment_id),
@@ -343,7 +344,7 @@ def _run_with_spark(
         forced=retrain.forced,
         reason=retrain.reason,
         champion_version=champion.version if champion else "none",
-        changed_share="unknown" if share is None else round(share, 4),
+        changed_share=logged_share,
     )
 
     with tracking.mlflow.start_run(run_name=f"als-{_now():%Y%m%dT%H%M%SZ}") as mlflow_run:
@@ -365,7 +366,7 @@ def _run_with_spark(
                 "data_max_updated_at": inputs.version.max_updated_at,
                 "data_dbt_run_id": inputs.version.dbt_run_id,
                 "data_fingerprint": inputs.fingerprint,
-                "data_changed_share": "unknown" if share is None else round(share, 4),
+                "data_changed_share": logged_share,
             }
         )
         tracking.log_interactions(
