@@ -113,18 +113,18 @@ def read_mapping(spark: SparkSession, jdbc: Jdbc, kind: str) -> DataFrame:
     ).select(F.col("id").cast("long"), F.col("idx").cast("int"))
 
 
-def data_version(conn: psycopg.Connection, project_root: Path) -> DataVersion:
+def data_version(conn: psycopg.Connection, dbt_target: Path) -> DataVersion:
     newest = conn.execute(f"select max(last_seen_at) from {INTERACTIONS_TABLE}").fetchone()
     return DataVersion(
         max_updated_at=newest[0].isoformat() if newest and newest[0] else "none",
-        dbt_run_id=dbt_invocation_id(project_root),
+        dbt_run_id=dbt_invocation_id(dbt_target),
     )
 
 
-def dbt_invocation_id(project_root: Path) -> str:
-    """The invocation id of the last dbt command run in the project (dbt writes it into
-    target/run_results.json); the daily job runs dbt build right before this job."""
-    results = project_root / "transform" / "target" / "run_results.json"
+def dbt_invocation_id(dbt_target: Path) -> str:
+    """The invocation id of the last dbt command (dbt writes it into run_results.json in
+    its target folder); the daily job runs dbt build right before this job."""
+    results = dbt_target / "run_results.json"
     try:
         return str(json.loads(results.read_text())["metadata"]["invocation_id"])
     except (OSError, ValueError, KeyError):

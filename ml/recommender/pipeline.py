@@ -95,7 +95,7 @@ def read_inputs(spark: SparkSession, settings: Settings) -> Inputs:
             "users": data.table_shape(conn, "marts.dim_users", "user_id"),
             "tracks": data.table_shape(conn, "marts.dim_tracks", "track_id"),
         }
-        version = data.data_version(conn, settings.project_root)
+        version = data.data_version(conn, settings.dbt_target_dir)
     spark.conf.set(
         "spark.sql.shuffle.partitions",
         str(

@@ -51,11 +51,13 @@ class Popularity:
 
 
 def listeners(interactions: DataFrame, half_life_days: float = 0.0) -> DataFrame:
-    """(track_idx, listeners) of every listened track; with a half-life, each listener
-    counts the decay of their interaction (a frame holds one row per user and track)."""
+    """(track_idx, listeners) of every listened track, from a frame of one row per user
+    and track; with a half-life, each listener counts the decay of their interaction."""
     if half_life_days <= 0:
+        # One row per listener, so rows are counted: a distinct count would shuffle every
+        # row (49 M at 1,000,000 records) where a count sums each partition's tallies.
         return interactions.groupBy("track_idx").agg(
-            F.countDistinct("user_idx").cast("double").alias("listeners")
+            F.count(F.lit(1)).cast("double").alias("listeners")
         )
     weight = decay(half_life_days, newest_seen(interactions))
     return interactions.groupBy("track_idx").agg(F.sum(weight).alias("listeners"))

@@ -404,6 +404,8 @@ class Settings:
     mlflow_artifact_root: str = ""
     mlflow_experiment: str = "moovitamix-recommender"
     registered_model_name: str = "moovitamix-als"
+    # Where dbt writes its artifacts, read as dbt reads it; empty: <project_root>/transform/target.
+    dbt_target_path: str = ""
 
     @property
     def mlflow_artifact_dir(self) -> Path:
@@ -413,6 +415,10 @@ class Settings:
     @property
     def mlflow_artifact_location(self) -> str:
         return self.mlflow_artifact_dir.as_uri()
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return Path(self.dbt_target_path or self.project_root / "transform" / "target")
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -431,6 +437,7 @@ class Settings:
         "mlflow_artifact_root": ("MLFLOW_ARTIFACT_ROOT", _env_str),
         "mlflow_experiment": ("MLFLOW_EXPERIMENT_NAME", _env_str),
         "registered_model_name": ("MLFLOW_REGISTERED_MODEL", _env_str),
+        "dbt_target_path": ("DBT_TARGET_PATH", _env_str),
     }
 
     @classmethod

@@ -18,7 +18,7 @@ from .errors import RecommenderError
 from .events import timed
 from .interactions import Split, user_sample
 from .metrics import average_precision_at_k, ndcg_at_k, precision_at_k, recall_at_k
-from .popularity import Popularity, popularity_of
+from .popularity import Popularity, listeners, popularity_of
 from .score import Candidates, seen_lists, top_n_lists, user_factors
 from .settings import AlsParams
 from .weights import weighted
@@ -149,8 +149,8 @@ def candidate_pool(interactions: DataFrame, size: int) -> DataFrame | None:
     """The ``size`` most listened tracks (track_idx), or None for every track (size 0)."""
     if size <= 0:
         return None
-    listened = interactions.groupBy("track_idx").agg(F.countDistinct("user_idx").alias("n"))
-    return listened.orderBy(F.desc("n"), F.asc("track_idx")).limit(size).select("track_idx")
+    ranked = listeners(interactions).orderBy(F.desc("listeners"), F.asc("track_idx"))
+    return ranked.limit(size).select("track_idx")
 
 
 @dataclass

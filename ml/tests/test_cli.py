@@ -66,6 +66,7 @@ def test_settings_from_env_and_cli_overrides(
         "ALS_RANK",
         "SPARK_DRIVER_MEMORY",
         "SPARK_JDBC_JAR",
+        "DBT_TARGET_PATH",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MOOVITAMIX_HOME", str(tmp_path))
@@ -90,6 +91,7 @@ def test_settings_from_env_and_cli_overrides(
     assert settings.mlflow_tracking_uri == f"sqlite:///{tmp_path.resolve()}/.mlflow/mlflow.db"
     assert settings.mlflow_artifact_location.endswith("/.mlflow/artifacts")
     assert settings.checkpoint_dir == tmp_path.resolve() / ".spark" / "checkpoints"
+    assert settings.dbt_target_dir == tmp_path.resolve() / "transform" / "target"
 
 
 def test_bad_number_in_env_is_a_clear_error(

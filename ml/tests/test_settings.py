@@ -73,6 +73,7 @@ VARIABLES: list[tuple[str, str, str, Any]] = [
     ("MOOVITAMIX_RUN_ID", "run-42", "run_id", "run-42"),
     ("MLFLOW_TRACKING_URI", "http://mlflow:5000", "mlflow_tracking_uri", "http://mlflow:5000"),
     ("MLFLOW_ARTIFACT_ROOT", "/data/artifacts", "mlflow_artifact_root", "/data/artifacts"),
+    ("DBT_TARGET_PATH", "/data/dbt-target", "dbt_target_path", "/data/dbt-target"),
     ("MLFLOW_EXPERIMENT_NAME", "exp", "mlflow_experiment", "exp"),
     ("MLFLOW_REGISTERED_MODEL", "model", "registered_model_name", "model"),
 ]
