@@ -34,7 +34,7 @@ from recommender.events import setup_logging
 from recommender.interactions import per_user_split
 from recommender.metrics import catalogue_coverage, mean_ranking_metrics
 from recommender.offline import interactions_csv
-from recommender.popularity import popularity_of
+from recommender.popularity import listeners, popularity_of
 from recommender.score import Candidates, seen_lists, top_n_lists, user_factors
 from recommender.settings import Settings
 from recommender.spark import build_spark, loaded_native_blas
@@ -181,7 +181,7 @@ def with_fixed_settings(
     # removed, a short model list completed by popularity.
     evaluated = split.test.select("user_idx").distinct().join(seen_lists(split.train), "user_idx", "left")
     popularity = popularity_of(split.train, K)
-    candidates = Candidates.of(model, candidate_pool(split.train, settings.candidate_pool))
+    candidates = Candidates.of(model, candidate_pool(listeners(split.train), settings.candidate_pool))
     als_users = evaluated.join(user_factors(model), "user_idx", "left")
     als_lists = top_n_lists(als_users.withColumnRenamed("user_idx", "user_key"), K, popularity, candidates)
     popular_lists = top_n_lists(evaluated.withColumnRenamed("user_idx", "user_key"), K, popularity)

@@ -136,14 +136,16 @@ def staging_table(table: str) -> str:
 
 
 def prepare_staging(conn: psycopg.Connection, table: str) -> str:
-    """An empty copy of ``table`` (columns, checks, keys) for the executors to fill;
-    whatever a failed run left there is dropped first."""
+    """An empty copy of ``table`` (columns, defaults, checks; no index, so no key: the
+    swap builds it once the rows are in) for the executors to fill; whatever a failed
+    run left there is dropped first."""
     staged = staging_table(table)
     with conn.transaction():
         conn.execute(
-            sql.SQL("drop table if exists {s}; create table {s} (like {t} including all)").format(
-                s=sql.Identifier(*staged.split(".")), t=sql.Identifier(*table.split("."))
-            )
+            sql.SQL(
+                "drop table if exists {s}; "
+                "create table {s} (like {t} including all excluding indexes)"
+            ).format(s=sql.Identifier(*staged.split(".")), t=sql.Identifier(*table.split(".")))
         )
     return staged
 
@@ -167,25 +169,39 @@ def swap_in_staged(conn: psycopg.Connection, table: str) -> None:
     """Replace ``table`` by its staged copy in ONE transaction: readers see yesterday's
     rows or today's, never a mix and never an empty table (a reader started before the
     swap finishes on the old rows; the renames wait for it, then new readers resolve
-    the name to the new table). The staged table's own key index takes the live name,
-    so tomorrow's staging copy can create its own again."""
+    the name to the new table).
+
+    The staged table gets the live one's primary key first: one sort of the loaded
+    rows, where a key maintained during the load would be updated row by row by every
+    insert batch (duplicates fail here, before anything is swapped). Its index is named
+    as the live one's, so tomorrow's staging copy can name its own again."""
     schema, name = table.split(".")
     staged = staging_table(name)
-    previous = f"{name}_previous"
-    statements = [
-        sql.SQL("alter table {s}.{t} rename to {p}"),
-        sql.SQL("drop table {s}.{p}"),
-        sql.SQL("alter table {s}.{staged} rename to {t}"),
-        sql.SQL("alter index {s}.{staged_key} rename to {key}"),
-    ]
     names = {
         "s": sql.Identifier(schema),
         "t": sql.Identifier(name),
-        "p": sql.Identifier(previous),
+        "p": sql.Identifier(f"{name}_previous"),
         "staged": sql.Identifier(staged),
         "staged_key": sql.Identifier(f"{staged}_pkey"),
         "key": sql.Identifier(f"{name}_pkey"),
     }
     with conn.transaction():
-        for statement in statements:
-            conn.execute(statement.format(**names))
+        key = conn.execute(
+            "select pg_get_constraintdef(oid) from pg_constraint "
+            "where conrelid = %s::regclass and contype = 'p'",
+            (table,),
+        ).fetchone()
+        if key is None:
+            raise RecommenderError(f"{table} has no primary key to give its staged copy")
+        conn.execute(
+            sql.SQL("alter table {s}.{staged} add constraint {staged_key} {definition}").format(
+                **names, definition=sql.SQL(key[0])
+            )
+        )
+        for statement in (
+            "alter table {s}.{t} rename to {p}",
+            "drop table {s}.{p}",
+            "alter table {s}.{staged} rename to {t}",
+            "alter index {s}.{staged_key} rename to {key}",
+        ):
+            conn.execute(sql.SQL(statement).format(**names))

@@ -78,11 +78,14 @@ def popularity_of(
     track_genres: DataFrame | None = None,
     wanted_genres: DataFrame | None = None,
     half_life_days: float = 0.0,
+    counted: DataFrame | None = None,
 ) -> Popularity:
     """The heads of the rankings: overall, and per genre for the genres of
     ``wanted_genres`` (one column: the users' favourite genres), given each track's genre
-    as (track_idx, genre); recent popularity with a half-life > 0."""
-    ranked = listeners(interactions, half_life_days).cache()
+    as (track_idx, genre); recent popularity with a half-life > 0. ``counted`` is
+    ``listeners(interactions, half_life_days)`` when the caller already holds it (cached,
+    to share with the candidate pool)."""
+    ranked = counted if counted is not None else listeners(interactions, half_life_days).cache()
     length = n + longest_history(interactions)
     order = [F.desc("listeners"), F.asc("track_idx")]
     overall = _ranked(ranked.orderBy(*order).limit(length).collect())
@@ -101,5 +104,6 @@ def popularity_of(
         for row in heads:
             rows_of.setdefault(row["genre"], []).append(row)
         by_genre = {genre: _ranked(rows) for genre, rows in rows_of.items()}
-    ranked.unpersist()
+    if counted is None:
+        ranked.unpersist()
     return Popularity(overall=overall, by_genre=by_genre)

@@ -9,7 +9,7 @@ from pyspark.ml.recommendation import ALSModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from .popularity import popularity_of
+from .popularity import listeners, popularity_of
 from .score import COLD_START, FALLBACK, Candidates, top_n_lists, user_factors
 from .train import candidate_pool
 
@@ -67,16 +67,21 @@ def build_lists(
     genre_of_track = track_genres.join(
         tracks.select(F.col("id").alias("track_id"), F.col("idx").alias("track_idx")), "track_id"
     ).select("track_idx", "genre")
+    # Counted once for the popularity heads and the model's candidate pool (recent
+    # popularity has a ranking of its own).
+    counted = listeners(interactions).cache()
     popularity = popularity_of(
         interactions,
         n,
         genre_of_track,
         users.select("favorite_genre"),
         popularity_half_life_days,
+        counted=counted if popularity_half_life_days <= 0 else None,
     )
     candidates = (
-        Candidates.of(model, candidate_pool(interactions, pool_size)) if model is not None else None
+        Candidates.of(model, candidate_pool(counted, pool_size)) if model is not None else None
     )
+    counted.unpersist()
     lists = top_n_lists(
         everyone.withColumnRenamed("user_id", "user_key"), n, popularity, candidates
     )

@@ -145,18 +145,20 @@ class Evaluation:
         return metrics
 
 
-def candidate_pool(interactions: DataFrame, size: int) -> DataFrame | None:
-    """The ``size`` most listened tracks (track_idx), or None for every track (size 0)."""
+def candidate_pool(counted: DataFrame, size: int) -> DataFrame | None:
+    """The ``size`` most listened tracks (track_idx) of ``counted`` (``listeners(...)``,
+    the popularity ranking), or None for every track (size 0)."""
     if size <= 0:
         return None
-    ranked = listeners(interactions).orderBy(F.desc("listeners"), F.asc("track_idx"))
+    ranked = counted.orderBy(F.desc("listeners"), F.asc("track_idx"))
     return ranked.limit(size).select("track_idx")
 
 
 @dataclass
 class HoldOut:
     """What every model is judged on: the evaluated users with their training history,
-    their held-out tracks, and the popularity heads of the training part."""
+    their held-out tracks, and the popularity of the training part (its ranking, cached:
+    the popularity heads and each model's candidate pool read it)."""
 
     split: Split
     k: int
@@ -164,6 +166,7 @@ class HoldOut:
     evaluated: DataFrame
     test_rows: int
     catalogue_size: int
+    counted: DataFrame
     popularity: Popularity
 
     @classmethod
@@ -184,14 +187,17 @@ class HoldOut:
             .join(seen_lists(split.train), "user_idx", "left")
             .cache()
         )
+        counted = listeners(split.train).cache()
         return cls(
             split=split,
             k=k,
             relevant=relevant,
             evaluated=evaluated,
             test_rows=test_rows,
-            catalogue_size=split.train.select("track_idx").distinct().count(),
-            popularity=popularity_of(split.train, k),
+            # Every training track has a listener: the ranking holds the catalogue.
+            catalogue_size=counted.count(),
+            counted=counted,
+            popularity=popularity_of(split.train, k, counted=counted),
         )
 
     def metrics(
@@ -209,7 +215,7 @@ class HoldOut:
         if model is not None:
             users = users.join(user_factors(model), "user_idx", "left")
         candidates = (
-            Candidates.of(model, candidate_pool(self.split.train, pool_size))
+            Candidates.of(model, candidate_pool(self.counted, pool_size))
             if model is not None
             else None
         )
@@ -232,6 +238,7 @@ class HoldOut:
 
     def release(self) -> None:
         self.evaluated.unpersist()
+        self.counted.unpersist()
 
 
 def evaluate(

@@ -112,3 +112,14 @@ def test_a_failed_write_leaves_yesterdays_lists_and_the_next_run_publishes(
     assert _snapshot(warehouse) == (1000, ("1",))
     _publish(warehouse, jdbc, _lists(spark, 30, "3"))
     assert _snapshot(warehouse) == (300, ("3",))
+
+
+def test_rows_breaking_the_key_fail_the_swap_and_leave_yesterdays_lists(
+    warehouse: psycopg.Connection, spark: SparkSession, jdbc: Jdbc
+) -> None:  # The staged copy has no key during the load: the swap builds it, and refuses.
+    twice = _lists(spark, 20, "2")
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        _publish(warehouse, jdbc, twice.union(twice))
+    assert _snapshot(warehouse) == (1000, ("1",))
+    _publish(warehouse, jdbc, _lists(spark, 30, "3"))
+    assert _snapshot(warehouse) == (300, ("3",))

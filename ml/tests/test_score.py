@@ -11,7 +11,7 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from recommender.popularity import Popularity, popularity_of
+from recommender.popularity import Popularity, listeners, popularity_of
 from recommender.score import COLD_START, FALLBACK, MODEL, Candidates, seen_lists, top_n_lists
 from recommender.score import user_factors as factors_of
 from recommender.settings import AlsParams
@@ -88,14 +88,14 @@ def test_a_candidate_pool_limits_the_model_to_the_most_listened_tracks(
     spark: SparkSession, planted: pd.DataFrame, fitted
 ) -> None:
     frame, model = fitted
-    pool_tracks = {r["track_idx"] for r in candidate_pool(frame, 30).collect()}
+    pool_tracks = {r["track_idx"] for r in candidate_pool(listeners(frame), 30).collect()}
     assert len(pool_tracks) == 30 < planted["track_idx"].nunique()
     users = seen_lists(frame).join(factors_of(model), "user_idx", "left")
     lists = top_n_lists(
         users.withColumnRenamed("user_idx", "user_key"),
         10,
         popularity_of(frame, 10),
-        Candidates.of(model, candidate_pool(frame, 30)),
+        Candidates.of(model, candidate_pool(listeners(frame), 30)),
     ).collect()
     # Every user heard 6 tracks at most: 24+ unheard candidates fill each list.
     assert {r["source"] for r in lists} == {MODEL} and len(lists) == 10 * len(
