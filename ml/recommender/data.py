@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -133,6 +134,57 @@ def dbt_invocation_id(dbt_target: Path) -> str:
 
 def staging_table(table: str) -> str:
     return f"{table}_staged"
+
+
+def kept_table(table: str) -> str:
+    return f"{table}_kept"
+
+
+def read_published_users(
+    spark: SparkSession, jdbc: Jdbc, conn: psycopg.Connection, version: str
+) -> DataFrame:
+    """(user_id) of the users with a published list of ``version`` (their rank-1 rows),
+    read in user_id ranges by the executors."""
+    shape = table_shape(conn, RECOMMENDATIONS_TABLE, "user_id")
+    query = (
+        sql.SQL("select user_id from {t} where rank = 1 and model_version = {v}")
+        .format(t=sql.Identifier(*RECOMMENDATIONS_TABLE.split(".")), v=sql.Literal(version))
+        .as_string(conn)
+    )
+    return jdbc.read(spark, query, "user_id", shape.bounds, shape.estimated_rows)
+
+
+def prepare_kept(conn: psycopg.Connection) -> str:
+    """An empty list of user ids for the executors to fill: the users whose published
+    lists the staged table takes over (copy_kept_lists)."""
+    kept = kept_table(RECOMMENDATIONS_TABLE)
+    with conn.transaction():
+        conn.execute(
+            sql.SQL("drop table if exists {k}; create unlogged table {k} (user_id bigint)").format(
+                k=sql.Identifier(*kept.split("."))
+            )
+        )
+    return kept
+
+
+def copy_kept_lists(conn: psycopg.Connection, published_at: datetime) -> tuple[int, int]:
+    """Copy the published rows of the users listed by prepare_kept into the staged table,
+    stamped ``published_at`` (the publication they now belong to); (users, rows)."""
+    table = sql.Identifier(*RECOMMENDATIONS_TABLE.split("."))
+    staged = sql.Identifier(*staging_table(RECOMMENDATIONS_TABLE).split("."))
+    kept = sql.Identifier(*kept_table(RECOMMENDATIONS_TABLE).split("."))
+    with conn.transaction():
+        users = conn.execute(sql.SQL("select count(*) from {k}").format(k=kept)).fetchone()[0]
+        rows = conn.execute(
+            sql.SQL(
+                "insert into {s} (user_id, rank, track_id, score, model_version, generated_at) "
+                "select p.user_id, p.rank, p.track_id, p.score, p.model_version, %s "
+                "from {t} as p join {k} as k on k.user_id = p.user_id"
+            ).format(s=staged, t=table, k=kept),
+            (published_at,),
+        ).rowcount
+        conn.execute(sql.SQL("drop table {k}").format(k=kept))
+    return int(users), rows
 
 
 def prepare_staging(conn: psycopg.Connection, table: str) -> str:

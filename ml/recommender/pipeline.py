@@ -16,7 +16,7 @@ from pyspark.ml.recommendation import ALSModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from . import data, idmap, policy, search, tracking, training_runs
+from . import data, idmap, policy, reuse, search, tracking, training_runs
 from .candidates import ALS, Candidate
 from .events import emit, timed
 from .interactions import Split, fingerprint, split_for_evaluation
@@ -272,10 +272,54 @@ def _record_evaluation(record: TrainingRun, evaluation: Evaluation) -> None:
         record.champion_ndcg_at_10 = evaluation.champion["ndcg_at_10"]
 
 
-def publish(settings: Settings, inputs: Inputs, serving: Serving) -> ListCounts:
-    """Score every user on the executors, write the lists into a staging table from
-    the executors, then swap it in (one transaction)."""
+def _kept_users(
+    settings: Settings, jdbc: Jdbc, inputs: Inputs, serving: Serving, learnt_until: datetime | None
+) -> DataFrame | None:
+    """The users whose published list is kept today (reuse.py), cached; None when every
+    user is scored."""
+    why_not = reuse.why_everyone_is_scored(
+        serving.model is not None, learnt_until, settings.rescore_every_days
+    )
+    if why_not is not None:
+        emit("lists_kept", users=0, reason=why_not)
+        return None
+    assert serving.model is not None and learnt_until is not None
+    spark = inputs.interactions.sparkSession
+    with data.connect(settings.warehouse) as conn:
+        published = data.read_published_users(spark, jdbc, conn, serving.version)
+    known = (
+        data.read_mapping(spark, jdbc, "user")
+        .join(serving.model.userFactors.select(F.col("id").alias("idx")), "idx", "left_semi")
+        .select(F.col("id").alias("user_id"))
+    )
+    with timed("lists_kept", model_version=serving.version) as fields:
+        kept = reuse.kept_users(
+            published,
+            known,
+            inputs.users,
+            inputs.interactions,
+            learnt_until,
+            settings.rescore_every_days,
+            _now().date(),
+        ).cache()
+        fields.update(
+            users=kept.count(),
+            reason=f"no pair newer than v{serving.version}'s training data, not due in the "
+            f"{settings.rescore_every_days}-day rotation",
+        )
+    return kept
+
+
+def publish(
+    settings: Settings, inputs: Inputs, serving: Serving, learnt_until: datetime | None = None
+) -> ListCounts:
+    """Score every user on the executors (but those whose list is kept, when the
+    served model learnt until ``learnt_until``), write the lists into a staging table
+    from the executors, copy the kept ones there in Postgres, then swap it in (one
+    transaction)."""
     jdbc = Jdbc.of(settings.warehouse, settings.spark)
+    published_at = _now()
+    kept = _kept_users(settings, jdbc, inputs, serving, learnt_until)
     lists = build_lists(
         inputs.interactions,
         inputs.users,
@@ -285,6 +329,7 @@ def publish(settings: Settings, inputs: Inputs, serving: Serving) -> ListCounts:
         settings.top_n,
         settings.candidate_pool,
         serving.popularity_half_life_days,
+        kept,
     ).persist(StorageLevel.MEMORY_AND_DISK)
     rows = lists.select(
         "user_id",
@@ -292,16 +337,23 @@ def publish(settings: Settings, inputs: Inputs, serving: Serving) -> ListCounts:
         "track_id",
         "score",
         F.lit(serving.version).alias("model_version"),
-        F.lit(_now()).alias("generated_at"),
+        F.lit(published_at).alias("generated_at"),
     )
     with (
         data.connect(settings.warehouse) as conn,
         timed("recommendations_staged", table=data.staging_table(data.RECOMMENDATIONS_TABLE)),
     ):
         jdbc.append(rows, data.prepare_staging(conn, data.RECOMMENDATIONS_TABLE))
+    counts = ListCounts.of(lists)
+    if kept is not None:
+        with data.connect(settings.warehouse) as conn, timed("kept_lists_copied") as fields:
+            jdbc.append(kept, data.prepare_kept(conn))
+            kept_users, kept_rows = data.copy_kept_lists(conn, published_at)
+            fields.update(users=kept_users, rows=kept_rows)
+        counts = counts.with_kept(kept_users, kept_rows)
+        kept.unpersist()
     with data.connect(settings.warehouse) as conn, timed("recommendations_swapped"):
         data.swap_in_staged(conn, data.RECOMMENDATIONS_TABLE)
-    counts = ListCounts.of(lists)
     lists.unpersist()
     return counts
 
@@ -397,7 +449,14 @@ def _run_with_spark(
             level=logging.INFO if record.decision != policy.KEPT_CHAMPION else logging.WARNING,
         )
 
-        counts = publish(settings, inputs, serving)
+        # The champion still serves: the lists of users whose history it learnt whole
+        # can be kept (reuse.py).
+        learnt_until = (
+            reuse.learnt_until_time(champion.data_max_updated_at)
+            if champion is not None and serving.version == champion.version
+            else None
+        )
+        counts = publish(settings, inputs, serving, learnt_until)
         record.model_version = serving.version
         record.users_scored = counts.users
         record.cold_start_users = counts.cold_start_users
@@ -407,6 +466,7 @@ def _run_with_spark(
                 "users_scored": counts.users,
                 "cold_start_users": counts.cold_start_users,
                 "fallback_users": counts.fallback_users,
+                "users_kept": counts.kept_users,
             }
         )
         emit(
@@ -416,6 +476,7 @@ def _run_with_spark(
             users=counts.users,
             cold_start_users=counts.cold_start_users,
             fallback_users=counts.fallback_users,
+            kept_users=counts.kept_users,
             model_version=serving.version,
         )
 

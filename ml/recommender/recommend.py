@@ -23,6 +23,17 @@ class ListCounts:
     # Users with history the serving model does not know (it was trained before they
     # appeared): popular tracks they have not heard.
     fallback_users: int
+    # Users whose published list was copied, not scored (reuse.py): model lists.
+    kept_users: int = 0
+
+    def with_kept(self, users: int, rows: int) -> ListCounts:
+        return ListCounts(
+            users=self.users + users,
+            rows=self.rows + rows,
+            cold_start_users=self.cold_start_users,
+            fallback_users=self.fallback_users,
+            kept_users=users,
+        )
 
     @classmethod
     def of(cls, lists: DataFrame) -> ListCounts:
@@ -50,16 +61,22 @@ def build_lists(
     n: int,
     pool_size: int,
     popularity_half_life_days: float = 0.0,
+    kept: DataFrame | None = None,
 ) -> DataFrame:
     """(user_id, rank, track_id, score, source) for every user of ``users`` (user_id,
-    favorite_genre) or of ``interactions`` (with user_idx, track_idx); ``track_genres`` is
-    (track_id, genre) and ``tracks`` the track mapping (id, idx). The popularity lists
-    (cold start, users the model does not know, everyone without a model) are recent
-    popularity's with a half-life > 0."""
-    histories = interactions.groupBy("user_id", "user_idx").agg(
+    favorite_genre) or of ``interactions`` (with user_idx, track_idx) but those of
+    ``kept`` (user_id: their published lists stay); ``track_genres`` is (track_id, genre)
+    and ``tracks`` the track mapping (id, idx). The popularity lists (cold start, users
+    the model does not know, everyone without a model) are recent popularity's with a
+    half-life > 0. Popularity and the candidate pool count every interaction."""
+    scored_interactions, scored_users = interactions, users
+    if kept is not None:
+        scored_interactions = interactions.join(kept, "user_id", "left_anti")
+        scored_users = users.join(kept, "user_id", "left_anti")
+    histories = scored_interactions.groupBy("user_id", "user_idx").agg(
         F.collect_list("track_idx").alias("seen")
     )
-    everyone = users.select("user_id", F.col("favorite_genre").alias("genre")).join(
+    everyone = scored_users.select("user_id", F.col("favorite_genre").alias("genre")).join(
         histories, "user_id", "full"
     )
     if model is not None:
@@ -74,7 +91,7 @@ def build_lists(
         interactions,
         n,
         genre_of_track,
-        users.select("favorite_genre"),
+        scored_users.select("favorite_genre"),
         popularity_half_life_days,
         counted=counted if popularity_half_life_days <= 0 else None,
     )

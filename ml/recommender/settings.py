@@ -389,6 +389,11 @@ class Settings:
     # 100,000 users by `make bench-candidates`: the same NDCG@10 as exact scoring down to
     # 10,000 candidates).
     candidate_pool: int = 20_000
+    # On a day the served model stays, a user whose history has not changed since its
+    # training keeps the list it gave them (reuse.py); each user is still scored again at
+    # least every this many days (a hashed share of them each day): the candidate pool
+    # and the popularity that completes short lists move. 1: every list every day.
+    rescore_every_days: int = 7
     eval_k: int = 10
     # Users judged at evaluation (a hashed sample when more have held-out tracks; 0: all).
     eval_max_users: int = 100_000
@@ -429,6 +434,7 @@ class Settings:
     ENV: ClassVar[EnvFields] = {
         "top_n": ("RECOMMENDATIONS_TOP_N", _env_int),
         "candidate_pool": ("RECOMMENDATIONS_CANDIDATE_POOL", _env_int),
+        "rescore_every_days": ("RECOMMENDATIONS_RESCORE_EVERY_DAYS", _env_int),
         "eval_k": ("EVAL_K", _env_int),
         "eval_max_users": ("EVAL_MAX_USERS", _env_int),
         "holdout_seed": ("HOLDOUT_SEED", _env_int),
@@ -517,6 +523,7 @@ RANGES: tuple[tuple[str, str, float, float], ...] = (
     ("SPARK_JDBC_WRITE_CONNECTIONS", "spark.jdbc_write_connections", 1, 64),
     ("RECOMMENDATIONS_TOP_N", "top_n", 1, 1_000),
     ("RECOMMENDATIONS_CANDIDATE_POOL", "candidate_pool", 0, math.inf),
+    ("RECOMMENDATIONS_RESCORE_EVERY_DAYS", "rescore_every_days", 1, 366),
     ("EVAL_K", "eval_k", 1, 1_000),
     ("EVAL_MAX_USERS", "eval_max_users", 0, math.inf),
     ("HOLDOUT_FRACTION", "holdout_fraction", 0.01, 0.99),

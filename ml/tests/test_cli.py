@@ -88,6 +88,7 @@ def test_settings_from_env_and_cli_overrides(
     )
     assert settings.spark.jdbc_jar == tmp_path.resolve() / ".spark" / "jars" / "postgresql.jar"
     assert settings.candidate_pool == 20_000
+    assert settings.rescore_every_days == 7
     assert settings.mlflow_tracking_uri == f"sqlite:///{tmp_path.resolve()}/.mlflow/mlflow.db"
     assert settings.mlflow_artifact_location.endswith("/.mlflow/artifacts")
     assert settings.checkpoint_dir == tmp_path.resolve() / ".spark" / "checkpoints"

@@ -210,6 +210,15 @@ def test_daily_runs_promote_skip_refuse_and_force(
     assert second["ndcg_at_10"] is None and second["champion_ndcg_at_10"] is not None
     assert second["candidate"] is None and not _child_runs(client, second["mlflow_run_id"])
     assert 2 in _recs(warehouse) and second["cold_start_users"] == 2
+    # The champion still serves and no history grew: the users it knows keep their lists
+    # (but those due in the rotation), copied into the new publication.
+    kept = client.get_run(second["mlflow_run_id"]).data.metrics["users_kept"]
+    assert 0 < kept <= 50, kept
+    republished = _recs(warehouse)
+    assert len({r[5] for rs in republished.values() for r in rs}) == 1
+    assert republished[1000][0][5] > recs[1000][0][5]
+    for user_id, user_recs in recs.items():
+        assert [r[1:4] for r in republished[user_id]] == [r[1:4] for r in user_recs]
     assert len(client.search_model_versions("name='moovitamix-als'")) == 1
     dataset, input_tags = _dataset(client, second["mlflow_run_id"])
     assert dataset.digest == first["data_fingerprint"] and input_tags["mlflow.data.context"] == (

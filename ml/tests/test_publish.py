@@ -123,3 +123,34 @@ def test_rows_breaking_the_key_fail_the_swap_and_leave_yesterdays_lists(
     assert _snapshot(warehouse) == (1000, ("1",))
     _publish(warehouse, jdbc, _lists(spark, 30, "3"))
     assert _snapshot(warehouse) == (300, ("3",))
+
+
+def test_kept_lists_are_copied_into_the_publication_with_its_time(
+    warehouse: psycopg.Connection, spark: SparkSession, jdbc: Jdbc
+) -> None:  # Users 0-9 scored again, 10-49 kept, 50-99 gone.
+    before = {
+        row[:3]: row[3]
+        for row in warehouse.execute(
+            "select user_id, rank, track_id, score from ml.user_recommendations"
+        )
+    }
+    published_at = datetime(2026, 12, 4, 6, tzinfo=timezone.utc)
+    scored = _lists(spark, 10, "1").withColumn("score", F.lit(2.0))
+    scored = scored.withColumn("generated_at", F.lit(published_at))
+    jdbc.append(scored, data.prepare_staging(warehouse, data.RECOMMENDATIONS_TABLE))
+    jdbc.append(
+        spark.range(10, 50).withColumnRenamed("id", "user_id"), data.prepare_kept(warehouse)
+    )
+    assert data.copy_kept_lists(warehouse, published_at) == (40, 400)
+    data.swap_in_staged(warehouse, data.RECOMMENDATIONS_TABLE)
+
+    after = warehouse.execute(
+        "select user_id, rank, track_id, score, generated_at from ml.user_recommendations"
+    ).fetchall()
+    assert {row[0] for row in after} == set(range(50))
+    assert {row[4] for row in after} == {published_at}
+    assert {row[3] for row in after if row[0] < 10} == {2.0}
+    assert all(before[row[:3]] == row[3] for row in after if row[0] >= 10)
+    assert warehouse.execute("select to_regclass('ml.user_recommendations_kept')").fetchone() == (
+        None,
+    )

@@ -66,6 +66,7 @@ VARIABLES: list[tuple[str, str, str, Any]] = [
     ("SPARK_JDBC_WRITE_CONNECTIONS", "2", "spark.jdbc_write_connections", 2),
     ("RECOMMENDATIONS_TOP_N", "20", "top_n", 20),
     ("RECOMMENDATIONS_CANDIDATE_POOL", "500", "candidate_pool", 500),
+    ("RECOMMENDATIONS_RESCORE_EVERY_DAYS", "3", "rescore_every_days", 3),
     ("EVAL_K", "5", "eval_k", 5),
     ("EVAL_MAX_USERS", "50", "eval_max_users", 50),
     ("HOLDOUT_SEED", "7", "holdout_seed", 7),
