@@ -217,8 +217,11 @@ def test_daily_runs_promote_skip_refuse_and_force(
     republished = _recs(warehouse)
     assert len({r[5] for rs in republished.values() for r in rs}) == 1
     assert republished[1000][0][5] > recs[1000][0][5]
+    # Same model, same data: the users scored again get the same lists too (their scores
+    # up to float32 rounding: BLAS sums a block of users in its own order).
     for user_id, user_recs in recs.items():
-        assert [r[1:4] for r in republished[user_id]] == [r[1:4] for r in user_recs]
+        assert [r[1:3] for r in republished[user_id]] == [r[1:3] for r in user_recs]
+        assert [r[3] for r in republished[user_id]] == pytest.approx([r[3] for r in user_recs])
     assert len(client.search_model_versions("name='moovitamix-als'")) == 1
     dataset, input_tags = _dataset(client, second["mlflow_run_id"])
     assert dataset.digest == first["data_fingerprint"] and input_tags["mlflow.data.context"] == (
