@@ -41,37 +41,27 @@ def test_kept_users_are_known_current_unchanged_and_each_rescored_once_per_rotat
     eligible = {1, 3, 4, 5, 6}
     every_days = 3
     first = date(2026, 12, 4)
-    kept_each_day = [
-        {
-            row["user_id"]
-            for row in kept_users(
-                published,
-                known,
-                current,
-                interactions,
-                LEARNT_UNTIL,
-                every_days,
-                first + timedelta(days=day),
-            ).collect()
-        }
-        for day in range(every_days)
-    ]
+
+    def kept_on(day: int) -> set[int]:
+        kept = kept_users(
+            published,
+            known,
+            current,
+            interactions,
+            LEARNT_UNTIL,
+            every_days,
+            first + timedelta(days=day),
+        )
+        return {row["user_id"] for row in kept.collect()}
+
+    kept_each_day = [kept_on(day) for day in range(every_days)]
     assert all(kept <= eligible for kept in kept_each_day), kept_each_day
     # Each eligible user is scored again on exactly one day of the rotation.
     assert all(sum(user not in kept for kept in kept_each_day) == 1 for user in eligible), (
         kept_each_day
     )
     # The rotation starts again: the day after it keeps what its first day kept.
-    again = kept_users(
-        published,
-        known,
-        current,
-        interactions,
-        LEARNT_UNTIL,
-        every_days,
-        first + timedelta(days=every_days),
-    )
-    assert {row["user_id"] for row in again.collect()} == kept_each_day[0]
+    assert kept_on(every_days) == kept_each_day[0]
 
 
 def test_every_user_is_scored_without_a_model_a_known_training_or_a_rotation() -> None:
