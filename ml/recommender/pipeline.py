@@ -42,7 +42,10 @@ class Inputs:
     rows: int
     users: DataFrame
     track_genres: DataFrame
+    # Today's id mappings (id, idx), cached: tracks to name the lists' tracks, users to
+    # tell which users the served model knows.
     tracks: DataFrame
+    user_indices: DataFrame
     version: data.DataVersion
     fingerprint: str
     # A few (user_idx, track_idx) rows, collected: the model's input example in MLflow.
@@ -115,13 +118,13 @@ def read_inputs(spark: SparkSession, settings: Settings) -> Inputs:
     )
     rows = interactions.count()
     raw.unpersist()
-    users_map.unpersist()
     return Inputs(
         interactions=interactions,
         rows=rows,
         users=data.read_users(spark, jdbc, shapes["users"]).cache(),
         track_genres=data.read_track_genres(spark, jdbc, shapes["tracks"]),
         tracks=tracks_map,
+        user_indices=users_map,
         version=version,
         fingerprint=fingerprint(interactions),
         sample=interactions.select(*tracking.MODEL_INPUTS).limit(SAMPLE_ROWS).toPandas(),
@@ -277,22 +280,21 @@ def _kept_users(
 ) -> DataFrame | None:
     """The users whose published list is kept today (reuse.py), cached; None when every
     user is scored."""
-    why_not = reuse.why_everyone_is_scored(
-        serving.model is not None, learnt_until, settings.rescore_every_days
-    )
-    if why_not is not None:
-        emit("lists_kept", users=0, reason=why_not)
-        return None
-    assert serving.model is not None and learnt_until is not None
-    spark = inputs.interactions.sparkSession
-    with data.connect(settings.warehouse) as conn:
-        published = data.read_published_users(spark, jdbc, conn, serving.version)
-    known = (
-        data.read_mapping(spark, jdbc, "user")
-        .join(serving.model.userFactors.select(F.col("id").alias("idx")), "idx", "left_semi")
-        .select(F.col("id").alias("user_id"))
-    )
     with timed("lists_kept", model_version=serving.version) as fields:
+        why_not = reuse.why_everyone_is_scored(
+            serving.model is not None, learnt_until, settings.rescore_every_days
+        )
+        if why_not is not None:
+            fields.update(users=0, reason=why_not)
+            return None
+        assert serving.model is not None and learnt_until is not None
+        with data.connect(settings.warehouse) as conn:
+            published = data.read_published_users(
+                inputs.interactions.sparkSession, jdbc, conn, serving.version
+            )
+        known = inputs.user_indices.join(
+            serving.model.userFactors.select(F.col("id").alias("idx")), "idx", "left_semi"
+        ).select(F.col("id").alias("user_id"))
         kept = reuse.kept_users(
             published,
             known,
