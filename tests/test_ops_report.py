@@ -168,9 +168,10 @@ def fill_ledger(connection: psycopg.Connection, days: int = 10, failed_day: int 
 
 PROFILE_TABLES = {
     "profile_daily_listens": "load_date date primary key, listens bigint not null, listeners bigint not null,"
-                             " catalogued_listens bigint not null, favourite_genre_listens bigint not null",
+                             " catalogued_listens bigint not null, favourite_genre_listens bigint not null,"
+                             " counted_through timestamptz not null",
     "profile_daily_genre_listens": "load_date date not null, genre text not null, listens bigint not null,"
-                                   " primary key (load_date, genre)",
+                                   " counted_through timestamptz not null, primary key (load_date, genre)",
     "profile_artist_listens": "artist text primary key, listens bigint not null, counted_through timestamptz not null",
     "profile_history_lengths": "min_length integer primary key, max_length integer, users bigint not null",
     "daily_volumes": "load_date date not null, entity text not null, row_count bigint not null,"
@@ -194,16 +195,16 @@ def fill_profile(connection: psycopg.Connection, days: int = PROFILE_DAYS) -> No
         connection.execute(f"drop table if exists marts.{name}")
         connection.execute(f"create table marts.{name} ({columns})")
     first = dt.date(2026, 11, 1)
+    counted_through = dt.datetime(2026, 11, days, 6, tzinfo=dt.UTC)
     cursor = connection.cursor()
     cursor.executemany(
-        "insert into marts.profile_daily_listens values (%s, %s, %s, %s, %s)",
+        "insert into marts.profile_daily_listens values (%s, %s, %s, %s, %s, %s)",
         [(first + dt.timedelta(days=day), 10_000 + 500 * day, 800 + 10 * day, 9_500 + 450 * day,
-          3_000 + 300 * day) for day in range(days)])
+          3_000 + 300 * day, counted_through) for day in range(days)])
     cursor.executemany(
-        "insert into marts.profile_daily_genre_listens values (%s, %s, %s)",
-        [(first + dt.timedelta(days=day), genre, 1_000 - 70 * rank + day)
+        "insert into marts.profile_daily_genre_listens values (%s, %s, %s, %s)",
+        [(first + dt.timedelta(days=day), genre, 1_000 - 70 * rank + day, counted_through)
          for day in range(days) for rank, genre in enumerate(GENRES)])
-    counted_through = dt.datetime(2026, 11, days, 6, tzinfo=dt.UTC)
     cursor.executemany(
         "insert into marts.profile_artist_listens values (%s, %s, %s)",
         [(artist, 5_000 - 300 * rank, counted_through) for rank, artist in enumerate(ARTISTS)])

@@ -3,10 +3,9 @@
     ({{ column }} at time zone 'UTC')::date
 {%- endmacro %}
 
-{#- An incremental profile by day rebuilds its last day and the days after it: the rows
-    loaded since that day began (the day may have had more loads since it was built). -#}
-{% macro since_last_profiled_day(column) -%}
-    {{ column }} >= (
-        select coalesce(max(load_date), '-infinity'::date)::timestamp at time zone 'UTC' from {{ this }}
-    )
+{#- The last listen an incremental profile counted: the greatest counted_through of its
+    rows. Each build counts only the listens first seen after it and adds them to the
+    totals it already holds, so no build re-reads a listen (an empty table counts all). -#}
+{% macro last_counted_listen() -%}
+    (select coalesce(max(counted_through), '-infinity'::timestamptz) from {{ this }})
 {%- endmacro %}

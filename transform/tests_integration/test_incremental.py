@@ -33,6 +33,9 @@ MARTS = {
 # redrawn does not (the models' comments).
 PROFILE_TOTALS = {
     "select sum(listens) from marts.profile_daily_listens": "select count(*) from marts.fct_listens",
+    "select sum(listeners) from marts.profile_daily_listens":
+        "select count(*) from (select distinct (first_seen_at at time zone 'UTC')::date, user_id"
+        " from marts.fct_listens) as listeners_by_day",
     "select sum(catalogued_listens) from marts.profile_daily_listens":
         "select count(*) from marts.fct_listens where is_known_track",
     "select sum(favourite_genre_listens) from marts.profile_daily_listens":

@@ -9,7 +9,7 @@ with new_listens as (
     where listen.is_known_track
       and track.artist is not null
     {% if is_incremental() %}
-      and listen.first_seen_at > (select max(counted_through) from {{ this }})
+      and listen.first_seen_at > {{ last_counted_listen() }}
     {% endif %}
 ),
 

@@ -1,21 +1,38 @@
 -- One row per load day (UTC) and genre: the listens of catalogued tracks first seen that
--- day. Incremental by day, like profile_daily_listens (see there).
+-- day. Running totals, like profile_artist_listens: a build counts only the listens first
+-- seen after the last one counted and adds them to the day's and genre's total.
 with new_listens as (
     select
         {{ utc_day('listen.first_seen_at') }} as load_date,
-        listen.track_id
+        listen.track_id,
+        listen.first_seen_at
     from {{ ref('fct_listens') }} as listen
     where listen.is_known_track
     {% if is_incremental() %}
-      and {{ since_last_profiled_day('listen.first_seen_at') }}
+      and listen.first_seen_at > {{ last_counted_listen() }}
     {% endif %}
+),
+
+counted as (
+    select new_listens.load_date, track.genre, count(*) as listens
+    from new_listens
+    inner join {{ ref('dim_tracks') }} as track on track.track_id = new_listens.track_id
+    where track.genre is not null
+    group by new_listens.load_date, track.genre
 )
 
 select
-    new_listens.load_date::date as load_date,
-    track.genre::text as genre,
-    count(*)::bigint as listens
-from new_listens
-inner join {{ ref('dim_tracks') }} as track on track.track_id = new_listens.track_id
-where track.genre is not null
-group by new_listens.load_date, track.genre
+    counted.load_date::date as load_date,
+    counted.genre::text as genre,
+    {% if is_incremental() %}
+    (counted.listens + coalesce(previous.listens, 0))::bigint as listens,
+    {% else %}
+    counted.listens::bigint as listens,
+    {% endif %}
+    (select max(first_seen_at) from new_listens)::timestamptz as counted_through
+from counted
+{% if is_incremental() %}
+left join {{ this }} as previous
+    on previous.load_date = counted.load_date
+   and previous.genre = counted.genre
+{% endif %}
