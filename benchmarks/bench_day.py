@@ -214,8 +214,9 @@ def start_warehouse(env: dict[str, str]) -> Warehouse:
         backend, data_directory = connection.execute(
             "select pg_backend_pid(), current_setting('data_directory')"
         ).fetchone()
-    # Every backend is a child of the postmaster: the root of the server's process tree.
-    postmaster = proc_stat(backend)[0]
+        # Every backend is a child of the postmaster: the root of the server's process
+        # tree. Read while the connection holds the backend (it exits with it).
+        postmaster = proc_stat(backend)[0]
     return Warehouse(env, port, ProcessId(postmaster, proc_stat(postmaster)[1]), Path(data_directory))
 
 
