@@ -14,6 +14,12 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import IntegerType, LongType, StructField, StructType
 
+# A mapping of at most this many ids is broadcast to the joins that use it: each executor
+# maps its own partitions of the interactions where they are, instead of shuffling and
+# sorting tens of millions of them by id. A million ids hash into about 24 MB per
+# executor; beyond this, Spark sorts and merges as for any large join.
+BROADCAST_MAX_IDS = 5_000_000
+
 MAPPING_SCHEMA = StructType(
     [
         StructField("id", LongType(), nullable=False),
@@ -45,6 +51,16 @@ def new_entries(existing: DataFrame, ids: DataFrame) -> DataFrame:
     )
     numbered = unknown.rdd.zipWithIndex().map(lambda pair: (pair[0][0], start + pair[1]))
     return spark.createDataFrame(numbered, MAPPING_SCHEMA)
+
+
+def cached_for_joins(mapping: DataFrame) -> tuple[DataFrame, int]:
+    """``mapping`` cached and counted (how many ids), hinted for broadcast when it has at
+    most BROADCAST_MAX_IDS ids: Spark cannot size a JDBC read or a cached frame by itself,
+    so every join with the mapping (apply_mapping, naming the listed tracks) would shuffle
+    both sides."""
+    cached = mapping.cache()
+    ids = cached.count()
+    return (F.broadcast(cached) if ids <= BROADCAST_MAX_IDS else cached), ids
 
 
 def apply_mapping(interactions: DataFrame, users: DataFrame, tracks: DataFrame) -> DataFrame:

@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 
 from .candidates import ALS, Candidate
 from .errors import RecommenderError
-from .idmap import apply_mapping, empty_mapping, new_entries
+from .idmap import apply_mapping, cached_for_joins, empty_mapping, new_entries
 from .interactions import split_for_evaluation
 from .settings import Settings
 from .spark import spark_session
@@ -71,8 +71,8 @@ def read_interactions_csv(spark: SparkSession, path: Path) -> DataFrame:
 def interactions_csv(spark: SparkSession, path: Path) -> DataFrame:
     """The file's interactions with dense indices, numbered as a first day numbers them."""
     raw = read_interactions_csv(spark, path).cache()
-    users = new_entries(empty_mapping(spark), raw.select("user_id")).cache()
-    tracks = new_entries(empty_mapping(spark), raw.select("track_id")).cache()
+    users, _ = cached_for_joins(new_entries(empty_mapping(spark), raw.select("user_id")))
+    tracks, _ = cached_for_joins(new_entries(empty_mapping(spark), raw.select("track_id")))
     return apply_mapping(raw, users, tracks).cache()
 
 

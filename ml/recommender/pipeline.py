@@ -84,8 +84,9 @@ def _mapping(
         jdbc.append(added, data.prepare_staging(conn, f"ml.{kind}_index"))
         count = data.append_staged_mapping(conn, kind)
     existing.unpersist()
-    emit("id_mapping_extended", kind=kind, added=count)
-    return data.read_mapping(spark, jdbc, kind).cache()
+    mapping, ids = idmap.cached_for_joins(data.read_mapping(spark, jdbc, kind))
+    emit("id_mapping_extended", kind=kind, added=count, ids=ids)
+    return mapping
 
 
 def read_inputs(spark: SparkSession, settings: Settings) -> Inputs:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from recommender.idmap import apply_mapping, empty_mapping, new_entries
+from recommender import idmap
+from recommender.idmap import apply_mapping, cached_for_joins, empty_mapping, new_entries
 from recommender.interactions import (
     _mix,
     fingerprint,
@@ -42,6 +44,33 @@ def test_mapping_is_dense_and_stable_across_days(spark: SparkSession) -> None:
     mapped = apply_mapping(frame, full, full).orderBy("user_idx").collect()
     assert [(r["user_idx"], r["track_idx"]) for r in mapped] == [(2, 1), (3, 0)]
     assert dict(apply_mapping(frame, full, full).dtypes)["user_idx"] == "int"
+
+
+def _joins(frame: DataFrame) -> list[str]:
+    """The join strategies of ``frame``'s physical plan, one entry per join, sorted."""
+    plan = frame._jdf.queryExecution().executedPlan().toString()
+    joins = ("BroadcastHashJoin", "SortMergeJoin")
+    return sorted(join for join in joins for _ in range(plan.count(join)))
+
+
+def test_small_mappings_are_broadcast_and_large_ones_are_not(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Spark's own size estimate would broadcast these small local frames anyway: off, so
+    # only the mapping's hint can.
+    monkeypatch.setattr(idmap, "BROADCAST_MAX_IDS", 3)
+    spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")
+    try:
+        frame = spark.createDataFrame([(30, 20), (5, 10)], "user_id long, track_id long")
+        users, user_ids = cached_for_joins(new_entries(empty_mapping(spark), _ids(spark, [30, 5])))
+        tracks, track_ids = cached_for_joins(
+            new_entries(empty_mapping(spark), _ids(spark, [20, 10, 40, 50]))
+        )
+        assert (user_ids, track_ids) == (2, 4)
+        # Users (2 ids) are broadcast; tracks (4 ids, over the limit of 3) are sorted and merged.
+        assert _joins(apply_mapping(frame, users, tracks)) == ["BroadcastHashJoin", "SortMergeJoin"]
+    finally:
+        spark.conf.unset("spark.sql.autoBroadcastJoinThreshold")
 
 
 def test_fingerprint_ignores_row_order_and_sees_weight_changes(
