@@ -44,7 +44,7 @@ class Inputs:
     track_genres: DataFrame
     # Today's id mappings (id, idx), cached: tracks to name the lists' tracks, users to
     # tell which users the served model knows.
-    tracks: DataFrame
+    track_indices: DataFrame
     user_indices: DataFrame
     version: data.DataVersion
     fingerprint: str
@@ -112,9 +112,9 @@ def read_inputs(spark: SparkSession, settings: Settings) -> Inputs:
     raw = data.read_interactions(spark, jdbc, shapes["interactions"]).persist(
         StorageLevel.MEMORY_AND_DISK
     )
-    users_map = _mapping(spark, jdbc, settings, "user", raw.select("user_id"))
-    tracks_map = _mapping(spark, jdbc, settings, "track", raw.select("track_id"))
-    interactions = idmap.apply_mapping(raw, users_map, tracks_map).persist(
+    user_indices = _mapping(spark, jdbc, settings, "user", raw.select("user_id"))
+    track_indices = _mapping(spark, jdbc, settings, "track", raw.select("track_id"))
+    interactions = idmap.apply_mapping(raw, user_indices, track_indices).persist(
         StorageLevel.MEMORY_AND_DISK
     )
     rows = interactions.count()
@@ -124,8 +124,8 @@ def read_inputs(spark: SparkSession, settings: Settings) -> Inputs:
         rows=rows,
         users=data.read_users(spark, jdbc, shapes["users"]).cache(),
         track_genres=data.read_track_genres(spark, jdbc, shapes["tracks"]),
-        tracks=tracks_map,
-        user_indices=users_map,
+        track_indices=track_indices,
+        user_indices=user_indices,
         version=version,
         fingerprint=fingerprint(interactions),
         sample=interactions.select(*tracking.MODEL_INPUTS).limit(SAMPLE_ROWS).toPandas(),
@@ -327,7 +327,7 @@ def publish(
         inputs.interactions,
         inputs.users,
         inputs.track_genres,
-        inputs.tracks,
+        inputs.track_indices,
         serving.model,
         settings.top_n,
         settings.candidate_pool,

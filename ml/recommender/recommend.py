@@ -56,7 +56,7 @@ def build_lists(
     interactions: DataFrame,
     users: DataFrame,
     track_genres: DataFrame,
-    tracks: DataFrame,
+    track_indices: DataFrame,
     model: ALSModel | None,
     n: int,
     pool_size: int,
@@ -66,7 +66,7 @@ def build_lists(
     """(user_id, rank, track_id, score, source) for every user of ``users`` (user_id,
     favorite_genre) or of ``interactions`` (with user_idx, track_idx) but those of
     ``kept`` (user_id: their published lists stay); ``track_genres`` is (track_id, genre)
-    and ``tracks`` the track mapping (id, idx). The popularity lists (cold start, users
+    and ``track_indices`` the track mapping (id, idx). The popularity lists (cold start, users
     the model does not know, everyone without a model) are recent popularity's with a
     half-life > 0. Popularity and the candidate pool count every interaction."""
     scored_interactions, scored_users = interactions, users
@@ -82,7 +82,8 @@ def build_lists(
     if model is not None:
         everyone = everyone.join(user_factors(model), "user_idx", "left")
     genre_of_track = track_genres.join(
-        tracks.select(F.col("id").alias("track_id"), F.col("idx").alias("track_idx")), "track_id"
+        track_indices.select(F.col("id").alias("track_id"), F.col("idx").alias("track_idx")),
+        "track_id",
     ).select("track_idx", "genre")
     # Counted once for the popularity heads and the model's candidate pool (recent
     # popularity has a ranking of its own).
@@ -102,7 +103,7 @@ def build_lists(
     lists = top_n_lists(
         everyone.withColumnRenamed("user_id", "user_key"), n, popularity, candidates
     )
-    track_ids = tracks.select(F.col("idx").alias("track_idx"), F.col("id").alias("track_id"))
+    track_ids = track_indices.select(F.col("idx").alias("track_idx"), F.col("id").alias("track_id"))
     return lists.join(track_ids, "track_idx").select(
         F.col("user_key").alias("user_id"), "rank", "track_id", "score", "source"
     )
