@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -88,13 +89,19 @@ def per_user_split(interactions: DataFrame, fraction: float, seed: int) -> Split
     )
 
 
-def _time_cutoff(interactions: DataFrame, fraction: float):
+def _time_cutoff(interactions: DataFrame, fraction: float, learnt_until: datetime | None):
     """The latest distinct ``seen_at`` that still leaves at least ``fraction`` of the rows
-    after it (else the second latest); None when there are fewer than two distinct times
-    or a time is missing. Only the distinct times are ordered, never the rows."""
+    after it (else the second latest), but never before the latest one up to
+    ``learnt_until`` when a later one exists; None when there are fewer than two distinct
+    times or a time is missing. Only the distinct times are ordered, never the rows."""
     times = interactions.groupBy("seen_at").agg(F.count(F.lit(1)).alias("rows"))
-    total, distinct, missing, newest = times.agg(
-        F.sum("rows"), F.count("seen_at"), F.max(F.col("seen_at").isNull()), F.max("seen_at")
+    learnt = F.col("seen_at") <= F.lit(learnt_until) if learnt_until else F.lit(False)
+    total, distinct, missing, newest, newest_learnt = times.agg(
+        F.sum("rows"),
+        F.count("seen_at"),
+        F.max(F.col("seen_at").isNull()),
+        F.max("seen_at"),
+        F.max(F.when(learnt, F.col("seen_at"))),
     ).first()
     if missing or distinct < 2:
         return None
@@ -106,14 +113,23 @@ def _time_cutoff(interactions: DataFrame, fraction: float):
     cutoff = eligible.agg(F.max("seen_at")).first()[0]
     if cutoff is None:
         cutoff = times.where(F.col("seen_at") < newest).agg(F.max("seen_at")).first()[0]
+    if newest_learnt is not None and newest_learnt < newest:
+        return max(cutoff, newest_learnt)
     return cutoff
 
 
-def time_split(interactions: DataFrame, fraction: float) -> Split | None:
+def time_split(
+    interactions: DataFrame, fraction: float, learnt_until: datetime | None = None
+) -> Split | None:
     """Hold out the interactions that appeared after a cut-off, for users known before it
     (the warehouse's times are load times, so there are few distinct values). None when
-    there is no usable time or nobody known before the cut-off has anything after it."""
-    cutoff = _time_cutoff(interactions, fraction)
+    there is no usable time or nobody known before the cut-off has anything after it.
+
+    ``learnt_until``: the newest time the champion judged beside the new model learnt.
+    The cut-off is then not before it (when anything is newer), so the hold-out holds no
+    pair the champion learnt: one would flatter it at the gate, the new model having
+    never seen it. The hold-out is then smaller than ``fraction`` of the rows."""
+    cutoff = _time_cutoff(interactions, fraction, learnt_until)
     if cutoff is None:
         return None
     train = interactions.where(F.col("seen_at") <= F.lit(cutoff))
@@ -139,8 +155,14 @@ def user_sample(interactions: DataFrame, max_users: int) -> DataFrame:
     return interactions.where(F.abs(F.xxhash64("user_idx")) % buckets < kept)
 
 
-def split_for_evaluation(interactions: DataFrame, fraction: float, seed: int) -> Split:
-    return time_split(interactions, fraction) or per_user_split(interactions, fraction, seed)
+def split_for_evaluation(
+    interactions: DataFrame, fraction: float, seed: int, learnt_until: datetime | None = None
+) -> Split:
+    """The hold-out: by time when the times allow it (see time_split for
+    ``learnt_until``), else a per-user share."""
+    return time_split(interactions, fraction, learnt_until) or per_user_split(
+        interactions, fraction, seed
+    )
 
 
 def validation_split(train: DataFrame, method: str, fraction: float, seed: int) -> Split:

@@ -164,7 +164,10 @@ def train_and_gate(
 ) -> Serving:
     champion_model = _champion_model(settings) if champion else None
     split = split_for_evaluation(
-        inputs.interactions, settings.holdout_fraction, settings.holdout_seed
+        inputs.interactions,
+        settings.holdout_fraction,
+        settings.holdout_seed,
+        reuse.learnt_until_time(champion.data_max_updated_at) if champion else None,
     )
     tracking.log_params({"split_method": split.method})
     tuned = challenger_of(settings, split, champion, changed_share)

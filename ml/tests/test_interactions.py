@@ -121,6 +121,29 @@ def test_per_user_split_holds_out_what_the_pandas_split_held_out(
     assert _pairs(split.test) == _reference_per_user_held(planted, 0.2, 42)
 
 
+def test_time_split_holds_out_no_pair_the_champion_learnt(spark: SparkSession) -> None:
+    loads = [pd.Timestamp(f"2026-11-0{day}", tz="UTC") for day in (1, 2, 3)]
+    users = range(1, 6)
+    frame = pd.DataFrame(
+        [(user, 10 + item, loads[0]) for user in users for item in range(4)]
+        + [(user, 20, loads[1]) for user in users]
+        + [(user, 21, loads[2]) for user in users],
+        columns=["user_id", "track_id", "seen_at"],
+    ).assign(weight=1.0)
+    interactions = as_spark(spark, frame)
+    # 30 pairs: holding out 30 % of them cuts after the first load.
+    newer = {(user, track) for user in users for track in (20, 21)}
+    assert _pairs(time_split(interactions, 0.3).test) == newer
+    # A champion that learnt the second load: the cut-off moves after it.
+    learnt_second = loads[1].to_pydatetime() + pd.Timedelta(hours=1)
+    assert _pairs(time_split(interactions, 0.3, learnt_second).test) == {
+        (user, 21) for user in users
+    }
+    # A champion that learnt everything: nothing newer to move to, the cut-off stays.
+    learnt_all = loads[2].to_pydatetime()
+    assert _pairs(split_for_evaluation(interactions, 0.3, 42, learnt_all).test) == newer
+
+
 def test_time_split_holds_out_the_newest_interactions_of_known_users(
     spark: SparkSession,
 ) -> None:
