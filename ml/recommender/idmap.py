@@ -36,10 +36,10 @@ def new_entries(existing: DataFrame, ids: DataFrame) -> DataFrame:
     """(id, idx) to add to ``existing`` so every id of ``ids`` (one column) has one.
 
     New ids are numbered in ascending id order from max(existing) + 1, so the result does
-    not depend on the order the rows arrived in. Numbering is distributed: the sorted ids
-    stay in their range partitions and zipWithIndex only counts each partition first.
-    """
-    spark = existing.sparkSession
+    not depend on the order the rows arrived in. Numbering is distributed and stays in
+    the JVM: the sorted ids keep their range partitions (materialised once, so both
+    passes below see the same ones), each partition is counted, and an id's index is
+    its partition's offset plus its place in the partition."""
     highest = existing.agg(F.max("idx")).first()[0]
     start = 0 if highest is None else int(highest) + 1
     unknown = (
@@ -48,9 +48,27 @@ def new_entries(existing: DataFrame, ids: DataFrame) -> DataFrame:
         .distinct()
         .join(existing.select("id"), "id", "left_anti")
         .orderBy("id")
+        .select(
+            "id",
+            F.spark_partition_id().alias("part"),
+            # Consecutive within a partition, from the partition's index shifted by 33 bits.
+            (
+                F.monotonically_increasing_id()
+                - F.shiftleft(F.spark_partition_id().cast("long"), 33)
+            ).alias("place"),
+        )
+        .localCheckpoint()
     )
-    numbered = unknown.rdd.zipWithIndex().map(lambda pair: (pair[0][0], start + pair[1]))
-    return spark.createDataFrame(numbered, MAPPING_SCHEMA)
+    offsets, offset = {}, start
+    for row in unknown.groupBy("part").count().orderBy("part").collect():
+        offsets[row["part"]] = offset
+        offset += row["count"]
+    if not offsets:
+        return empty_mapping(existing.sparkSession)
+    offset_of = F.create_map(*(F.lit(value) for pair in offsets.items() for value in pair))
+    return unknown.select(
+        "id", (offset_of[F.col("part")] + F.col("place")).cast("int").alias("idx")
+    )
 
 
 def cached_for_joins(mapping: DataFrame) -> tuple[DataFrame, int]:

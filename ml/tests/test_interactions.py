@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,6 +36,15 @@ def _as_dict(frame: DataFrame) -> dict[int, int]:
     return {r["id"]: r["idx"] for r in frame.collect()}
 
 
+@contextmanager
+def _spark_conf(spark: SparkSession, key: str, value: str) -> Iterator[None]:
+    spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        spark.conf.unset(key)
+
+
 def test_mapping_is_dense_and_stable_across_days(spark: SparkSession) -> None:
     day1 = new_entries(empty_mapping(spark), _ids(spark, [30, 10, 20, 10]).repartition(3))
     assert _as_dict(day1) == {10: 0, 20: 1, 30: 2}
@@ -44,6 +56,19 @@ def test_mapping_is_dense_and_stable_across_days(spark: SparkSession) -> None:
     mapped = apply_mapping(frame, full, full).orderBy("user_idx").collect()
     assert [(r["user_idx"], r["track_idx"]) for r in mapped] == [(2, 1), (3, 0)]
     assert dict(apply_mapping(frame, full, full).dtypes)["user_idx"] == "int"
+
+
+def test_mapping_numbers_ids_spread_over_many_partitions_in_id_order(
+    spark: SparkSession,
+) -> None:
+    ids = list(range(3, 30_000, 7))
+    shuffled = pd.Series(ids).sample(frac=1, random_state=5).tolist()
+    existing = spark.createDataFrame([(1, 0), (2, 1)], idmap.MAPPING_SCHEMA)
+    # Spark would merge these small sorted partitions into one: kept apart, as large ones are.
+    with _spark_conf(spark, "spark.sql.adaptive.coalescePartitions.enabled", "false"):
+        added = new_entries(existing, _ids(spark, shuffled + shuffled[:50]).repartition(7))
+        assert added.rdd.getNumPartitions() > 1
+        assert _as_dict(added) == {id_: 2 + place for place, id_ in enumerate(ids)}
 
 
 def _joins(frame: DataFrame) -> list[str]:
@@ -59,8 +84,7 @@ def test_small_mappings_are_broadcast_and_large_ones_are_not(
     # Spark's own size estimate would broadcast these small local frames anyway: off, so
     # only the mapping's hint can.
     monkeypatch.setattr(idmap, "BROADCAST_MAX_IDS", 3)
-    spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")
-    try:
+    with _spark_conf(spark, "spark.sql.autoBroadcastJoinThreshold", "-1"):
         frame = spark.createDataFrame([(30, 20), (5, 10)], "user_id long, track_id long")
         users, user_ids = cached_for_joins(new_entries(empty_mapping(spark), _ids(spark, [30, 5])))
         tracks, track_ids = cached_for_joins(
@@ -69,8 +93,6 @@ def test_small_mappings_are_broadcast_and_large_ones_are_not(
         assert (user_ids, track_ids) == (2, 4)
         # Users (2 ids) are broadcast; tracks (4 ids, over the limit of 3) are sorted and merged.
         assert _joins(apply_mapping(frame, users, tracks)) == ["BroadcastHashJoin", "SortMergeJoin"]
-    finally:
-        spark.conf.unset("spark.sql.autoBroadcastJoinThreshold")
 
 
 def test_fingerprint_ignores_row_order_and_sees_weight_changes(
