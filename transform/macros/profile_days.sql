@@ -9,3 +9,13 @@
 {% macro last_counted_listen() -%}
     (select coalesce(max(counted_through), '-infinity'::timestamptz) from {{ this }})
 {%- endmacro %}
+
+{#- A running total's value after this build: what the build counted (the `counted` CTE)
+    plus what the row already held (the model's own row, joined as `previous`). -#}
+{% macro running_total(column) -%}
+    {%- if is_incremental() -%}
+    (counted.{{ column }} + coalesce(previous.{{ column }}, 0))::bigint
+    {%- else -%}
+    counted.{{ column }}::bigint
+    {%- endif -%}
+{%- endmacro %}

@@ -21,11 +21,7 @@ counted as (
 
 select
     counted.artist::text as artist,
-    {% if is_incremental() %}
-    (counted.listens + coalesce(previous.listens, 0))::bigint as listens,
-    {% else %}
-    counted.listens::bigint as listens,
-    {% endif %}
+    {{ running_total('listens') }} as listens,
     (select max(first_seen_at) from new_listens)::timestamptz as counted_through
 from counted
 {% if is_incremental() %}

@@ -24,11 +24,7 @@ counted as (
 select
     counted.load_date::date as load_date,
     counted.genre::text as genre,
-    {% if is_incremental() %}
-    (counted.listens + coalesce(previous.listens, 0))::bigint as listens,
-    {% else %}
-    counted.listens::bigint as listens,
-    {% endif %}
+    {{ running_total('listens') }} as listens,
     (select max(first_seen_at) from new_listens)::timestamptz as counted_through
 from counted
 {% if is_incremental() %}

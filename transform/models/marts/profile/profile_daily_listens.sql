@@ -19,7 +19,7 @@ with new_listens as (
     {% endif %}
 ),
 
-counted as (
+listen_counts as (
     select
         new_listens.load_date,
         count(*) as listens,
@@ -49,25 +49,22 @@ new_listeners as (
     where earlier.was_counted is null
     {% endif %}
     group by day_users.load_date
+),
+
+counted as (
+    select listen_counts.*, coalesce(new_listeners.listeners, 0) as listeners
+    from listen_counts
+    left join new_listeners on new_listeners.load_date = listen_counts.load_date
 )
 
 select
     counted.load_date::date as load_date,
-    {% if is_incremental() %}
-    (counted.listens + coalesce(previous.listens, 0))::bigint as listens,
-    (coalesce(new_listeners.listeners, 0) + coalesce(previous.listeners, 0))::bigint as listeners,
-    (counted.catalogued_listens + coalesce(previous.catalogued_listens, 0))::bigint as catalogued_listens,
-    (counted.favourite_genre_listens + coalesce(previous.favourite_genre_listens, 0))::bigint
-        as favourite_genre_listens,
-    {% else %}
-    counted.listens::bigint as listens,
-    coalesce(new_listeners.listeners, 0)::bigint as listeners,
-    counted.catalogued_listens::bigint as catalogued_listens,
-    counted.favourite_genre_listens::bigint as favourite_genre_listens,
-    {% endif %}
+    {{ running_total('listens') }} as listens,
+    {{ running_total('listeners') }} as listeners,
+    {{ running_total('catalogued_listens') }} as catalogued_listens,
+    {{ running_total('favourite_genre_listens') }} as favourite_genre_listens,
     (select max(first_seen_at) from new_listens)::timestamptz as counted_through
 from counted
-left join new_listeners on new_listeners.load_date = counted.load_date
 {% if is_incremental() %}
 left join {{ this }} as previous on previous.load_date = counted.load_date
 {% endif %}
