@@ -19,3 +19,18 @@
     counted.{{ column }}::bigint
     {%- endif -%}
 {%- endmacro %}
+
+{#- The last listen this build counted (the newest of the model's `new_listens` CTE),
+    written on every row it writes. -#}
+{% macro counted_through() -%}
+    (select max(first_seen_at) from new_listens)::timestamptz
+{%- endmacro %}
+
+{#- The model's own rows (`previous`) matched to the `counted` ones on ``keys``: the
+    totals they already hold. Nothing on a first build. -#}
+{% macro previous_totals(keys) -%}
+    {%- if is_incremental() %}
+left join {{ this }} as previous
+    on {% for key in keys %}previous.{{ key }} = counted.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
+    {%- endif %}
+{%- endmacro %}

@@ -22,8 +22,6 @@ counted as (
 select
     counted.artist::text as artist,
     {{ running_total('listens') }} as listens,
-    (select max(first_seen_at) from new_listens)::timestamptz as counted_through
+    {{ counted_through() }} as counted_through
 from counted
-{% if is_incremental() %}
-left join {{ this }} as previous on previous.artist = counted.artist
-{% endif %}
+{{ previous_totals(['artist']) }}

@@ -25,10 +25,6 @@ select
     counted.load_date::date as load_date,
     counted.genre::text as genre,
     {{ running_total('listens') }} as listens,
-    (select max(first_seen_at) from new_listens)::timestamptz as counted_through
+    {{ counted_through() }} as counted_through
 from counted
-{% if is_incremental() %}
-left join {{ this }} as previous
-    on previous.load_date = counted.load_date
-   and previous.genre = counted.genre
-{% endif %}
+{{ previous_totals(['load_date', 'genre']) }}

@@ -63,8 +63,6 @@ select
     {{ running_total('listeners') }} as listeners,
     {{ running_total('catalogued_listens') }} as catalogued_listens,
     {{ running_total('favourite_genre_listens') }} as favourite_genre_listens,
-    (select max(first_seen_at) from new_listens)::timestamptz as counted_through
+    {{ counted_through() }} as counted_through
 from counted
-{% if is_incremental() %}
-left join {{ this }} as previous on previous.load_date = counted.load_date
-{% endif %}
+{{ previous_totals(['load_date']) }}
