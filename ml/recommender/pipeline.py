@@ -160,6 +160,7 @@ def train_and_gate(
     champion: policy.Champion | None,
     retrain: policy.RetrainDecision,
     changed_share: float | None,
+    champion_learnt_until: datetime | None,
     record: TrainingRun,
 ) -> Serving:
     champion_model = _champion_model(settings) if champion else None
@@ -167,7 +168,7 @@ def train_and_gate(
         inputs.interactions,
         settings.holdout_fraction,
         settings.holdout_seed,
-        reuse.learnt_until_time(champion.data_max_updated_at) if champion else None,
+        champion_learnt_until,
     )
     tracking.log_params({"split_method": split.method})
     tuned = challenger_of(settings, split, champion, changed_share)
@@ -387,7 +388,10 @@ def _run_with_spark(
     )
 
     champion = tracking.champion(settings)
-    share = search.changed_share(inputs.interactions, inputs.rows, champion) if champion else None
+    champion_learnt_until = (
+        reuse.learnt_until_time(champion.data_max_updated_at) if champion else None
+    )
+    share = search.changed_share(inputs.interactions, inputs.rows, champion_learnt_until)
     logged_share = "unknown" if share is None else round(share, 4)
     retrain = policy.retrain_decision(
         champion,
@@ -441,7 +445,9 @@ def _run_with_spark(
         )
         if retrain.train:
             tracking.mlflow.set_tag(tracking.FINGERPRINT_TAG, inputs.fingerprint)
-            serving = train_and_gate(settings, inputs, champion, retrain, share, record)
+            serving = train_and_gate(
+                settings, inputs, champion, retrain, share, champion_learnt_until, record
+            )
         else:
             assert champion is not None  # retrain_decision trains when there is none
             record.decision, record.reason = policy.SKIPPED, retrain.reason
@@ -458,7 +464,7 @@ def _run_with_spark(
         # The champion still serves: the lists of users whose history it learnt whole
         # can be kept (reuse.py).
         learnt_until = (
-            reuse.learnt_until_time(champion.data_max_updated_at)
+            champion_learnt_until
             if champion is not None and serving.version == champion.version
             else None
         )

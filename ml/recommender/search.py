@@ -193,15 +193,13 @@ def search(
     return SearchResult(best=leader(trials, costlier_min_gain), trials=trials, stopped=stopped)
 
 
-def changed_share(interactions: DataFrame, rows: int, champion: Champion) -> float | None:
-    """The share of ``interactions`` first seen after the newest update the champion
-    learnt (None when that is unknown). More listens of a pair it knew do not count:
-    the warehouse keeps a pair's first load time only."""
-    if not champion.data_max_updated_at or rows == 0:
-        return None
-    try:
-        learnt_until = datetime.fromisoformat(champion.data_max_updated_at)
-    except ValueError:
+def changed_share(
+    interactions: DataFrame, rows: int, learnt_until: datetime | None
+) -> float | None:
+    """The share of ``interactions`` first seen after ``learnt_until``, the newest update
+    the champion learnt (None when that is unknown). More listens of a pair it knew do not
+    count: the warehouse keeps a pair's first load time only."""
+    if learnt_until is None or rows == 0:
         return None
     return interactions.where(F.col("seen_at") > F.lit(learnt_until)).count() / rows
 

@@ -212,7 +212,7 @@ def test_the_champion_settings_are_reused_when_little_changed(
     champion = policy.Champion("3", 1.0, 0.2, "abc", served, learnt_until)
     rows = planted.assign(seen_at=DAY0)
     rows.loc[rows.index[:10], "seen_at"] = DAY0 + timedelta(days=1)
-    share = changed_share(as_spark(spark, rows), len(rows), champion)
+    share = changed_share(as_spark(spark, rows), len(rows), DAY0)
     assert share == pytest.approx(10 / len(rows))
     search_settings = SearchSettings(min_changed_share=0.05)
     assert share is not None and share < 0.05
@@ -220,10 +220,7 @@ def test_the_champion_settings_are_reused_when_little_changed(
     assert reused(champion, 0.5, search_settings) is None
     # A champion whose settings were never recorded, or an unknown share: search.
     assert reused(replace(champion, served=None), share, search_settings) is None
-    assert (
-        changed_share(as_spark(spark, rows), len(rows), replace(champion, data_max_updated_at=None))
-        is None
-    )
+    assert changed_share(as_spark(spark, rows), len(rows), None) is None
 
 
 def _recent_hits() -> pd.DataFrame:
